@@ -1,0 +1,30 @@
+import {includeIgnoreFile} from '@eslint/compat'
+import oclif from 'eslint-config-oclif'
+import prettier from 'eslint-config-prettier'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const gitignorePath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '.gitignore')
+
+export default [
+  includeIgnoreFile(gitignorePath),
+  ...oclif,
+  prettier,
+  {
+    rules: {
+      // Operators read our errors; we keep explicit `null` where Mongo documents carry it.
+      'unicorn/no-null': 'off',
+      'n/no-process-exit': 'off',
+      'unicorn/no-process-exit': 'off',
+    },
+  },
+  {
+    files: ['test/**/*.ts', 'plugins/*/test/**/*.ts', 'examples/*/test/**/*.ts'],
+    rules: {
+      'no-unused-expressions': 'off',
+      '@typescript-eslint/no-unused-expressions': 'off',
+      'mocha/no-top-level-hooks': 'off',
+      'mocha/no-setup-in-describe': 'off',
+    },
+  },
+]

@@ -1,0 +1,61 @@
+import {ux} from '@oclif/core'
+
+import {KEYS} from '../../config/keys.js'
+import {flattenConfig, redactValue} from '../../config/redact.js'
+import {BaseCommand} from '../../lib/base-command.js'
+import {ExitCode} from '../../lib/exit-codes.js'
+
+interface ShownValue {
+  path: string
+  source: string
+  value: unknown
+}
+
+export interface ConfigShowResult {
+  errors: Array<{message: string; path: string}>
+  file: null | string
+  valid: boolean
+  values: ShownValue[]
+  warnings: Array<{message: string; path: string}>
+}
+
+export default class ConfigShow extends BaseCommand<typeof ConfigShow> {
+  static description = `Print the effective configuration, where each value comes from, and what is wrong with it.
+
+Values are resolved as: defaults < configuration file < environment variables < command flags.
+Secrets (passwords, URIs with credentials) are shown as ***. An invalid configuration is still shown,
+with each problem naming its key; the exit code is then 2.`
+  static examples = ['<%= config.bin %> <%= command.id %>', 'CONFIG_FILE=./prod.yaml <%= config.bin %> <%= command.id %> --json']
+
+  async run(): Promise<ConfigShowResult> {
+    const loaded = await this.loadConfigRaw()
+    const values = flattenConfig(loaded.config).map(({path, value}) => ({
+      path,
+      source: loaded.sources[path] ?? 'default',
+      value: redactValue(path, value),
+    }))
+    const result: ConfigShowResult = {
+      errors: loaded.errors,
+      file: loaded.file,
+      valid: loaded.errors.length === 0,
+      values,
+      warnings: loaded.warnings,
+    }
+    if (!this.jsonEnabled()) this.print(result)
+    if (!result.valid) process.exitCode = ExitCode.USAGE
+    return result
+  }
+
+  private print(result: ConfigShowResult): void {
+    this.log(`Configuration file: ${result.file ?? '(none found)'}`)
+    const width = Math.max(...KEYS.map((k) => k.path.length))
+    for (const v of result.values) {
+      const shown = v.value === null ? '-' : Array.isArray(v.value) ? v.value.join(',') || '-' : String(v.value)
+      this.log(`  ${v.path.padEnd(width)}  ${shown.padEnd(28)}  ${ux.colorize('dim', v.source)}`)
+    }
+
+    for (const w of result.warnings) this.log(ux.colorize('yellow', `warning: ${w.path}: ${w.message}`))
+    for (const e of result.errors) this.log(ux.colorize('red', `error: ${e.path}: ${e.message}`))
+    if (result.valid) this.log('Configuration is valid.')
+  }
+}

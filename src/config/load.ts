@@ -1,0 +1,178 @@
+import {cosmiconfig} from 'cosmiconfig'
+import {existsSync} from 'node:fs'
+import path from 'node:path'
+
+import type {ConfigIssue, DrcConfig, LoadedConfig, ValueSource} from './types.js'
+
+import {KEY_BY_PATH, KEYS, type KeySpec, LEGACY_PATHS} from './keys.js'
+import {validateConfig} from './validate.js'
+
+export interface LoadOptions {
+  cwd?: string
+  env?: NodeJS.ProcessEnv
+  /** An explicit file (the --config flag); wins over CONFIG_FILE and the search. */
+  file?: string
+  /** Values from command flags, keyed by config path; `undefined` means "flag not given". */
+  flags?: Record<string, unknown>
+}
+
+const MODULE = 'drc'
+const SEARCH_PLACES = [
+  'package.json',
+  `.${MODULE}rc`,
+  `.${MODULE}rc.json`,
+  `.${MODULE}rc.yaml`,
+  `.${MODULE}rc.yml`,
+  `${MODULE}.config.yaml`,
+  `${MODULE}.config.yml`,
+  `${MODULE}.config.json`,
+]
+
+type Coerced = {error: string; ok: false} | {ok: true; value: unknown}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value)
+}
+
+export function coerce(spec: KeySpec, raw: unknown): Coerced {
+  if (raw === null || raw === '') {
+    return spec.type === 'string' && spec.default === null ? {ok: true, value: null} : {ok: true, value: spec.type === 'string[]' ? [] : raw}
+  }
+
+  const label = spec.path === 'mongo.port' ? 'MongoDB port' : spec.path
+  switch (spec.type) {
+    case 'boolean': {
+      if (typeof raw === 'boolean') return {ok: true, value: raw}
+      const s = String(raw).trim().toLowerCase()
+      if (['1', 'true', 'yes'].includes(s)) return {ok: true, value: true}
+      if (['0', 'false', 'no'].includes(s)) return {ok: true, value: false}
+      return {error: `${label} must be a boolean (true/false), got: ${describe(raw)}`, ok: false}
+    }
+
+    case 'integer': {
+      const n = typeof raw === 'number' ? raw : /^\s*-?\d+\s*$/.test(String(raw)) ? Number(raw) : Number.NaN
+      return Number.isInteger(n) ? {ok: true, value: n} : {error: `${label} must be an integer, got: ${describe(raw)}`, ok: false}
+    }
+
+    case 'number': {
+      const n = typeof raw === 'number' ? raw : /^\s*-?(\d+\.?\d*|\.\d+)\s*$/.test(String(raw)) ? Number(raw) : Number.NaN
+      return Number.isFinite(n) ? {ok: true, value: n} : {error: `${label} must be a number, got: ${describe(raw)}`, ok: false}
+    }
+
+    case 'string': {
+      return typeof raw === 'object' ? {error: `${label} must be a string, got: ${describe(raw)}`, ok: false} : {ok: true, value: String(raw)}
+    }
+
+    case 'string[]': {
+      if (Array.isArray(raw)) return {ok: true, value: raw.map(String)}
+      if (typeof raw === 'string') return {ok: true, value: raw.split(',').map((s) => s.trim()).filter(Boolean)}
+      return {error: `${label} must be a list of strings, got: ${describe(raw)}`, ok: false}
+    }
+  }
+}
+
+/** Flattens a parsed file into dotted paths; plain objects are descended, everything else is a leaf. */
+function flatten(obj: Record<string, unknown>, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
+  for (const [k, v] of Object.entries(obj)) {
+    const p = prefix ? `${prefix}.${k}` : k
+    if (v && typeof v === 'object' && !Array.isArray(v) && !KEY_BY_PATH.has(p)) flatten(v as Record<string, unknown>, p, out)
+    else out[p] = v
+  }
+
+  return out
+}
+
+function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {
+  const parts = dotted.split('.')
+  let node = target
+  for (const part of parts.slice(0, -1)) {
+    node[part] ??= {}
+    node = node[part] as Record<string, unknown>
+  }
+
+  node[parts.at(-1)!] = value
+}
+
+async function readFile(
+  opts: LoadOptions,
+  env: NodeJS.ProcessEnv,
+  errors: ConfigIssue[],
+): Promise<{data: Record<string, unknown>; file: null | string}> {
+  const explorer = cosmiconfig(MODULE, {searchPlaces: SEARCH_PLACES, searchStrategy: 'none'})
+  const cwd = opts.cwd ?? process.cwd()
+  const explicit = opts.file ?? env.CONFIG_FILE
+  try {
+    if (explicit) {
+      const file = path.resolve(cwd, explicit)
+      if (!existsSync(file)) {
+        errors.push({message: `configuration file ${file} does not exist (from ${opts.file ? '--config' : 'CONFIG_FILE'})`, path: 'config'})
+        return {data: {}, file}
+      }
+
+      const result = await explorer.load(file)
+      return {data: (result?.config ?? {}) as Record<string, unknown>, file}
+    }
+
+    const result = await explorer.search(cwd)
+    return {data: (result?.config ?? {}) as Record<string, unknown>, file: result?.filepath ?? null}
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error)
+    errors.push({message: `cannot parse configuration file: ${message}`, path: 'config'})
+    return {data: {}, file: explicit ? path.resolve(cwd, explicit) : null}
+  }
+}
+
+/**
+ * Builds the effective configuration: defaults, then the file, then environment variables, then flags
+ * (later wins). Never throws for bad input: problems are returned so `--help` and `config show` keep working.
+ */
+export async function loadConfig(opts: LoadOptions = {}): Promise<LoadedConfig> {
+  const env = opts.env ?? process.env
+  const errors: ConfigIssue[] = []
+  const warnings: ConfigIssue[] = []
+  const sources: Record<string, ValueSource> = {}
+  const values = new Map<string, unknown>(KEYS.map((k) => [k.path, structuredClone(k.default)]))
+  for (const k of KEYS) sources[k.path] = 'default'
+
+  const apply = (spec: KeySpec, raw: unknown, source: ValueSource) => {
+    const c = coerce(spec, raw)
+    if (c.ok) {
+      values.set(spec.path, c.value)
+      sources[spec.path] = source
+    } else errors.push({message: `${c.error} (from ${source})`, path: spec.path})
+  }
+
+  const {data, file} = await readFile(opts, env, errors)
+  if (data && typeof data === 'object' && !Array.isArray(data)) {
+    for (const [rawPath, raw] of Object.entries(flatten(data))) {
+      const p = LEGACY_PATHS[rawPath] ?? rawPath
+      const spec = KEY_BY_PATH.get(p)
+      if (spec) apply(spec, raw, `file:${file}`)
+      else warnings.push({message: `unknown configuration key '${rawPath}' is ignored`, path: rawPath})
+    }
+  } else if (data !== undefined && data !== null) errors.push({message: 'configuration file must hold a mapping of keys', path: 'config'})
+
+  for (const spec of KEYS) {
+    const name = spec.env?.find((e) => env[e] !== undefined && env[e] !== '')
+    if (name) apply(spec, env[name], `env:${name}`)
+  }
+
+  for (const [p, raw] of Object.entries(opts.flags ?? {})) {
+    const spec = KEY_BY_PATH.get(p)
+    if (spec && raw !== undefined) apply(spec, raw, `flag:${p}`)
+  }
+
+  const config = {} as Record<string, unknown>
+  for (const [p, v] of values) setPath(config, p, v)
+  const validation = validateConfig(config as unknown as DrcConfig)
+  // Values that failed coercion already have an error; do not repeat them as rule violations.
+  const failed = new Set(errors.map((e) => e.path))
+  errors.push(...validation.errors.filter((e) => !failed.has(e.path)))
+  warnings.push(...validation.warnings)
+  return {config: config as unknown as DrcConfig, errors, file, sources, warnings}
+}
+
+/** Resolves a configured report name: a bare file name lives under output_dir, a path is used as is. */
+export function reportPath(config: DrcConfig, name: string): string {
+  return name.includes('/') || path.isAbsolute(name) ? name : path.join(config.analysis.output_dir, name)
+}

@@ -1,0 +1,72 @@
+import type {REPORT_NAMES} from './keys.js'
+
+/** The effective configuration, snake_case like the predecessor's config.yaml. */
+export interface DrcConfig {
+  analysis: {max_workers: number; output_dir: string; timeout: number}
+  cache: {
+    enabled: boolean
+    inspect_max_size: number
+    inspect_ttl: number
+    layer_max_size: number
+    layer_ttl: number
+    mongo_max_size: number
+    mongo_ttl: number
+    tag_list_max_size: number
+    tag_list_ttl: number
+  }
+  keycloak: {admin_realm: string; password: null | string; realm: string; url: null | string; username: string}
+  kubernetes: {
+    domino_platform_namespace: string
+    kubeconfig: null | string
+    registry_in_cluster: string
+    registry_statefulset: string
+  }
+  mongo: {
+    db: string
+    host: string
+    password: null | string
+    port: number
+    replicaset: string
+    uri: null | string
+    username: string
+  }
+  rate_limit: {burst_size: number; enabled: boolean; requests_per_second: number}
+  registry: {
+    auth_secret: null | string
+    insecure: boolean
+    password: null | string
+    repository: string
+    scan_repositories: string[]
+    url: string
+    username: null | string
+  }
+  reports: Record<keyof typeof REPORT_NAMES, string>
+  retry: {
+    exponential_base: number
+    initial_delay: number
+    jitter: boolean
+    max_delay: number
+    max_retries: number
+    timeout: number
+  }
+  s3: {bucket: null | string; endpoint: null | string; prefix: string; region: string}
+  security: {dry_run_by_default: boolean; require_confirmation: boolean}
+  usage: {grace_period_days: number}
+}
+
+export type ValueSource = `env:${string}` | `file:${string}` | `flag:${string}` | 'default'
+
+export interface ConfigIssue {
+  message: string
+  path: string
+}
+
+export interface LoadedConfig {
+  config: DrcConfig
+  /** Problems that make the configuration unusable; commands that need it refuse with exit code 2. */
+  errors: ConfigIssue[]
+  /** The file the values came from, if any. */
+  file: null | string
+  sources: Record<string, ValueSource>
+  warnings: ConfigIssue[]
+}
