@@ -1,0 +1,13 @@
+// The public API that strategy plugins (ours and third-party) import from `drc`.
+export {KEYS, loadConfig, reportPath} from './config/index.js'
+export type {DrcConfig, LoadedConfig} from './config/index.js'
+export {BaseCommand} from './lib/base-command.js'
+export type {BaseArgs, BaseFlags} from './lib/base-command.js'
+export {DrcError, errorMessage, UsageError} from './lib/errors.js'
+export {ExitCode} from './lib/exit-codes.js'
+export type {ExitCodeValue} from './lib/exit-codes.js'
+export {createKubeClients, lazySecretReader} from './kube/client.js'
+export type {SecretReader} from './kube/client.js'
+export {connectKeycloak, keycloakConfigured} from './services/keycloak.js'
+export {connectMongo} from './services/mongo.js'
+export type {MongoConnection} from './services/mongo.js'

@@ -1,0 +1,75 @@
+import {expect} from 'chai'
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import {isolatedOclifEnv, REPO_ROOT, runCli} from '../support/cli.js'
+
+const STRATEGIES = ['archived', 'deactivated', 'references', 'unused']
+
+describe('drc binary: core commands, strategy plugins, autocomplete', () => {
+  it('lists the core commands and names the package of each strategy before any is installed', () => {
+    const env = isolatedOclifEnv()
+    const help = runCli(['--help'], {env})
+    expect(help.code).to.equal(0)
+    for (const topic of ['config', 'health', 'reports', 'usage']) expect(help.stdout).to.match(new RegExp(`^\\s+${topic}\\s`, 'm'))
+    for (const s of STRATEGIES) expect(help.stdout).not.to.match(new RegExp(`^\\s+${s}\\s`, 'm'))
+    const plugins = runCli(['plugins'], {env})
+    for (const s of STRATEGIES) expect(plugins.stdout).to.contain(`@drc/plugin-${s}`)
+    expect(plugins.stdout).to.contain('Uninstalled JIT Plugins')
+  })
+
+  it('adds a strategy topic on link and removes it on unlink, and the CLI still runs', () => {
+    const env = isolatedOclifEnv()
+    for (const s of STRATEGIES) {
+      const r = runCli(['plugins', 'link', path.join(REPO_ROOT, 'plugins', s), '--no-install'], {env})
+      expect(r.code, r.stderr).to.equal(0)
+    }
+
+    const linked = runCli(['plugins', '--json'], {env})
+    const names = (linked.json() as Array<{name: string; type: string}>).filter((p) => p.type === 'link').map((p) => p.name)
+    expect(names.sort()).to.deep.equal(STRATEGIES.map((s) => `@drc/plugin-${s}`))
+    const help = runCli(['--help'], {env})
+    for (const s of STRATEGIES) expect(help.stdout).to.match(new RegExp(`^\\s+${s}\\s`, 'm'))
+
+    const unlink = runCli(['plugins', 'unlink', '@drc/plugin-archived'], {env})
+    expect(unlink.code, unlink.stderr).to.equal(0)
+    const after = runCli(['--help'], {env})
+    expect(after.code).to.equal(0)
+    expect(after.stdout).not.to.match(/^\s+archived\s/m)
+    expect(after.stdout).to.match(/^\s+unused\s/m)
+    expect(runCli(['config', 'show', '--json'], {env}).code).to.equal(0)
+  })
+
+  it('prints shell autocomplete setup instructions', () => {
+    const r = runCli(['autocomplete', 'bash'], {env: isolatedOclifEnv()})
+    expect(r.code, r.stderr).to.equal(0)
+    expect(r.stdout).to.contain('drc autocomplete')
+    expect(r.stdout).to.match(/bashrc/)
+  })
+
+  it('config show --json gives every key with its source and redacts secrets', () => {
+    const r = runCli(['config', 'show', '--json'], {
+      env: {...isolatedOclifEnv(), DRC_MONGO_URI: 'mongodb://admin:hunter2@db:27017/', MONGODB_PASSWORD: 'hunter2', REGISTRY_URL: 'reg.example:5000'},
+    })
+    expect(r.code, r.stderr).to.equal(0)
+    expect(r.stdout).not.to.contain('hunter2')
+    const out = r.json() as {valid: boolean; values: Array<{path: string; source: string; value: unknown}>}
+    expect(out.valid).to.equal(true)
+    const byPath = new Map(out.values.map((v) => [v.path, v]))
+    expect(byPath.get('registry.url')).to.deep.equal({path: 'registry.url', source: 'env:REGISTRY_URL', value: 'reg.example:5000'})
+    expect(byPath.get('mongo.password')?.value).to.equal('***')
+    expect(byPath.get('mongo.uri')?.value).to.equal('mongodb://admin:***@db:27017/')
+  })
+
+  it('gives a one-line error naming the key and the rule for a bad configuration, exit code 2', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'drc-badcfg-'))
+    const file = path.join(dir, 'drc.config.yaml')
+    writeFileSync(file, 'mongo:\n  port: not-a-number\n')
+    const show = runCli(['config', 'show'], {cwd: dir, env: isolatedOclifEnv()})
+    expect(show.code).to.equal(2)
+    expect(show.stdout).to.contain('error: mongo.port: MongoDB port must be an integer, got: not-a-number')
+    const help = runCli(['config', 'show', '--help'], {cwd: dir, env: isolatedOclifEnv()})
+    expect(help.code).to.equal(0)
+  })
+})
