@@ -30,7 +30,7 @@ const config = {
     registry_statefulset: s.kube.statefulset,
   },
   mongo: {db: s.mongo.db ?? 'domino', uri: s.mongo.uri},
-  rate_limit: {requests_per_second: 500, burst_size: 100},
+  rate_limit: {burst_size: 100, requests_per_second: 500},
   registry: {repository: 'dominodatalab', url: s.registry.url},
   s3: {bucket: s.s3.bucket, endpoint: s.s3.endpoint, region: s.s3.region},
 }

@@ -34,48 +34,70 @@ function describe(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value)
 }
 
+const INTEGER = /^\s*-?\d+\s*$/
+const NUMBER = /^\s*-?(\d+\.?\d*|\.\d+)\s*$/
+
+type Coercer = (raw: unknown, label: string) => Coerced
+
+const COERCERS: Record<KeySpec['type'], Coercer> = {
+  boolean(raw, label) {
+    if (typeof raw === 'boolean') return {ok: true, value: raw}
+    const s = String(raw).trim().toLowerCase()
+    if (['1', 'true', 'yes'].includes(s)) return {ok: true, value: true}
+    if (['0', 'false', 'no'].includes(s)) return {ok: true, value: false}
+    return {error: `${label} must be a boolean (true/false), got: ${describe(raw)}`, ok: false}
+  },
+  integer(raw, label) {
+    const n = typeof raw === 'number' ? raw : INTEGER.test(String(raw)) ? Number(raw) : Number.NaN
+    return Number.isInteger(n)
+      ? {ok: true, value: n}
+      : {error: `${label} must be an integer, got: ${describe(raw)}`, ok: false}
+  },
+  number(raw, label) {
+    const n = typeof raw === 'number' ? raw : NUMBER.test(String(raw)) ? Number(raw) : Number.NaN
+    return Number.isFinite(n)
+      ? {ok: true, value: n}
+      : {error: `${label} must be a number, got: ${describe(raw)}`, ok: false}
+  },
+  string(raw, label) {
+    return typeof raw === 'object'
+      ? {error: `${label} must be a string, got: ${describe(raw)}`, ok: false}
+      : {ok: true, value: String(raw)}
+  },
+  'string[]'(raw, label) {
+    if (Array.isArray(raw)) return {ok: true, value: raw.map(String)}
+    if (typeof raw === 'string')
+      return {
+        ok: true,
+        value: raw
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      }
+    return {error: `${label} must be a list of strings, got: ${describe(raw)}`, ok: false}
+  },
+}
+
+/** Turns a file or environment value into the key's type; an empty value means "unset". */
 export function coerce(spec: KeySpec, raw: unknown): Coerced {
   if (raw === null || raw === '') {
-    return spec.type === 'string' && spec.default === null ? {ok: true, value: null} : {ok: true, value: spec.type === 'string[]' ? [] : raw}
+    if (spec.type === 'string[]') return {ok: true, value: []}
+    return {ok: true, value: spec.type === 'string' ? null : spec.default}
   }
 
-  const label = spec.path === 'mongo.port' ? 'MongoDB port' : spec.path
-  switch (spec.type) {
-    case 'boolean': {
-      if (typeof raw === 'boolean') return {ok: true, value: raw}
-      const s = String(raw).trim().toLowerCase()
-      if (['1', 'true', 'yes'].includes(s)) return {ok: true, value: true}
-      if (['0', 'false', 'no'].includes(s)) return {ok: true, value: false}
-      return {error: `${label} must be a boolean (true/false), got: ${describe(raw)}`, ok: false}
-    }
-
-    case 'integer': {
-      const n = typeof raw === 'number' ? raw : /^\s*-?\d+\s*$/.test(String(raw)) ? Number(raw) : Number.NaN
-      return Number.isInteger(n) ? {ok: true, value: n} : {error: `${label} must be an integer, got: ${describe(raw)}`, ok: false}
-    }
-
-    case 'number': {
-      const n = typeof raw === 'number' ? raw : /^\s*-?(\d+\.?\d*|\.\d+)\s*$/.test(String(raw)) ? Number(raw) : Number.NaN
-      return Number.isFinite(n) ? {ok: true, value: n} : {error: `${label} must be a number, got: ${describe(raw)}`, ok: false}
-    }
-
-    case 'string': {
-      return typeof raw === 'object' ? {error: `${label} must be a string, got: ${describe(raw)}`, ok: false} : {ok: true, value: String(raw)}
-    }
-
-    case 'string[]': {
-      if (Array.isArray(raw)) return {ok: true, value: raw.map(String)}
-      if (typeof raw === 'string') return {ok: true, value: raw.split(',').map((s) => s.trim()).filter(Boolean)}
-      return {error: `${label} must be a list of strings, got: ${describe(raw)}`, ok: false}
-    }
-  }
+  return COERCERS[spec.type](raw, spec.path === 'mongo.port' ? 'MongoDB port' : spec.path)
 }
 
 /** Flattens a parsed file into dotted paths; plain objects are descended, everything else is a leaf. */
-function flatten(obj: Record<string, unknown>, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
+function flatten(
+  obj: Record<string, unknown>,
+  prefix = '',
+  out: Record<string, unknown> = {},
+): Record<string, unknown> {
   for (const [k, v] of Object.entries(obj)) {
     const p = prefix ? `${prefix}.${k}` : k
-    if (v && typeof v === 'object' && !Array.isArray(v) && !KEY_BY_PATH.has(p)) flatten(v as Record<string, unknown>, p, out)
+    if (v && typeof v === 'object' && !Array.isArray(v) && !KEY_BY_PATH.has(p))
+      flatten(v as Record<string, unknown>, p, out)
     else out[p] = v
   }
 
@@ -105,7 +127,10 @@ async function readFile(
     if (explicit) {
       const file = path.resolve(cwd, explicit)
       if (!existsSync(file)) {
-        errors.push({message: `configuration file ${file} does not exist (from ${opts.file ? '--config' : 'CONFIG_FILE'})`, path: 'config'})
+        errors.push({
+          message: `configuration file ${file} does not exist (from ${opts.file ? '--config' : 'CONFIG_FILE'})`,
+          path: 'config',
+        })
         return {data: {}, file}
       }
 
@@ -150,7 +175,8 @@ export async function loadConfig(opts: LoadOptions = {}): Promise<LoadedConfig> 
       if (spec) apply(spec, raw, `file:${file}`)
       else warnings.push({message: `unknown configuration key '${rawPath}' is ignored`, path: rawPath})
     }
-  } else if (data !== undefined && data !== null) errors.push({message: 'configuration file must hold a mapping of keys', path: 'config'})
+  } else if (data !== undefined && data !== null)
+    errors.push({message: 'configuration file must hold a mapping of keys', path: 'config'})
 
   for (const spec of KEYS) {
     const name = spec.env?.find((e) => env[e] !== undefined && env[e] !== '')

@@ -1,5 +1,6 @@
-import {KEYS} from './keys.js'
 import type {DrcConfig} from './types.js'
+
+import {KEYS} from './keys.js'
 
 export const REDACTED = '***'
 

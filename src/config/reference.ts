@@ -9,7 +9,8 @@ function shown(value: unknown): string {
 /** The configuration reference table of the README, generated from the one key table. */
 export function configReferenceMarkdown(): string {
   const rows = KEYS.map(
-    (k) => `| \`${k.path}\` | ${k.type} | ${shown(k.default)} | ${(k.env ?? []).map((e) => `\`${e}\``).join(', ')} | ${k.description}${k.secret ? ' (secret)' : ''} |`,
+    (k) =>
+      `| \`${k.path}\` | ${k.type} | ${shown(k.default)} | ${(k.env ?? []).map((e) => `\`${e}\``).join(', ')} | ${k.description}${k.secret ? ' (secret)' : ''} |`,
   )
   return ['| key | type | default | environment | meaning |', '|---|---|---|---|---|', ...rows].join('\n')
 }

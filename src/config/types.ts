@@ -54,7 +54,7 @@ export interface DrcConfig {
   usage: {grace_period_days: number}
 }
 
-export type ValueSource = `env:${string}` | `file:${string}` | `flag:${string}` | 'default'
+export type ValueSource = 'default' | `env:${string}` | `file:${string}` | `flag:${string}`
 
 export interface ConfigIssue {
   message: string

@@ -6,7 +6,9 @@ import {loadConfig} from '../config/load.js'
 import {DrcError, UsageError} from './errors.js'
 import {ExitCode} from './exit-codes.js'
 
-export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
+  (typeof BaseCommand)['baseFlags'] & T['flags']
+>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
 
 /**
@@ -21,14 +23,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }),
   }
   static enableJsonFlag = true
-
   protected args!: BaseArgs<T>
   protected flags!: BaseFlags<T>
-
-  /** Maps this command's flags to configuration paths; flags win over file and environment. */
-  protected configFlags(): Record<string, unknown> {
-    return {}
-  }
 
   protected async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     // oclif 4 prefers err.exitCode over oclif.exit under --json; keep one table (style.md §6.6).
@@ -42,19 +38,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return super.catch(err)
   }
 
-  /** Loads the configuration and refuses (exit 2) when it is invalid, naming every bad key. */
-  protected async loadDrcConfig(): Promise<DrcConfig> {
-    const loaded = await this.loadConfigRaw()
-    for (const w of loaded.warnings) this.warn(`${w.path}: ${w.message}`)
-    if (loaded.errors.length > 0) {
-      const lines = loaded.errors.map((e) => (e.message.startsWith(e.path) ? e.message : `${e.path}: ${e.message}`))
-      throw new UsageError(`invalid configuration: ${lines.join('; ')}`, [
-        'fix the value in the configuration file, environment variable or flag named above',
-        'run `drc config show` to see where each value comes from',
-      ])
-    }
-
-    return loaded.config
+  /** Maps this command's flags to configuration paths; flags win over file and environment. */
+  protected configFlags(): Record<string, unknown> {
+    return {}
   }
 
   public async init(): Promise<void> {
@@ -72,5 +58,20 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected async loadConfigRaw(): Promise<LoadedConfig> {
     return loadConfig({file: this.flags.config, flags: this.configFlags()})
+  }
+
+  /** Loads the configuration and refuses (exit 2) when it is invalid, naming every bad key. */
+  protected async loadDrcConfig(): Promise<DrcConfig> {
+    const loaded = await this.loadConfigRaw()
+    for (const w of loaded.warnings) this.warn(`${w.path}: ${w.message}`)
+    if (loaded.errors.length > 0) {
+      const lines = loaded.errors.map((e) => (e.message.startsWith(e.path) ? e.message : `${e.path}: ${e.message}`))
+      throw new UsageError(`invalid configuration: ${lines.join('; ')}`, [
+        'fix the value in the configuration file, environment variable or flag named above',
+        'run `drc config show` to see where each value comes from',
+      ])
+    }
+
+    return loaded.config
   }
 }

@@ -12,7 +12,8 @@ describe('drc binary: core commands, strategy plugins, autocomplete', () => {
     const env = isolatedOclifEnv()
     const help = runCli(['--help'], {env})
     expect(help.code).to.equal(0)
-    for (const topic of ['config', 'health', 'reports', 'usage']) expect(help.stdout).to.match(new RegExp(`^\\s+${topic}\\s`, 'm'))
+    for (const topic of ['config', 'health', 'reports', 'usage'])
+      expect(help.stdout).to.match(new RegExp(`^\\s+${topic}\\s`, 'm'))
     for (const s of STRATEGIES) expect(help.stdout).not.to.match(new RegExp(`^\\s+${s}\\s`, 'm'))
     const plugins = runCli(['plugins'], {env})
     for (const s of STRATEGIES) expect(plugins.stdout).to.contain(`@drc/plugin-${s}`)
@@ -27,7 +28,9 @@ describe('drc binary: core commands, strategy plugins, autocomplete', () => {
     }
 
     const linked = runCli(['plugins', '--json'], {env})
-    const names = (linked.json() as Array<{name: string; type: string}>).filter((p) => p.type === 'link').map((p) => p.name)
+    const names = (linked.json() as Array<{name: string; type: string}>)
+      .filter((p) => p.type === 'link')
+      .map((p) => p.name)
     expect(names.sort()).to.deep.equal(STRATEGIES.map((s) => `@drc/plugin-${s}`))
     const help = runCli(['--help'], {env})
     for (const s of STRATEGIES) expect(help.stdout).to.match(new RegExp(`^\\s+${s}\\s`, 'm'))
@@ -50,14 +53,23 @@ describe('drc binary: core commands, strategy plugins, autocomplete', () => {
 
   it('config show --json gives every key with its source and redacts secrets', () => {
     const r = runCli(['config', 'show', '--json'], {
-      env: {...isolatedOclifEnv(), DRC_MONGO_URI: 'mongodb://admin:hunter2@db:27017/', MONGODB_PASSWORD: 'hunter2', REGISTRY_URL: 'reg.example:5000'},
+      env: {
+        ...isolatedOclifEnv(),
+        DRC_MONGO_URI: 'mongodb://admin:hunter2@db:27017/',
+        MONGODB_PASSWORD: 'hunter2',
+        REGISTRY_URL: 'reg.example:5000',
+      },
     })
     expect(r.code, r.stderr).to.equal(0)
     expect(r.stdout).not.to.contain('hunter2')
     const out = r.json() as {valid: boolean; values: Array<{path: string; source: string; value: unknown}>}
     expect(out.valid).to.equal(true)
     const byPath = new Map(out.values.map((v) => [v.path, v]))
-    expect(byPath.get('registry.url')).to.deep.equal({path: 'registry.url', source: 'env:REGISTRY_URL', value: 'reg.example:5000'})
+    expect(byPath.get('registry.url')).to.deep.equal({
+      path: 'registry.url',
+      source: 'env:REGISTRY_URL',
+      value: 'reg.example:5000',
+    })
     expect(byPath.get('mongo.password')?.value).to.equal('***')
     expect(byPath.get('mongo.uri')?.value).to.equal('mongodb://admin:***@db:27017/')
   })

@@ -72,7 +72,11 @@ describe('configuration loading', () => {
     const dir = tempDir()
     writeYaml(dir, '.drcrc.yaml', 'registry:\n  url: from-file:5000\n  repository: file-repo\nmongo:\n  port: 1000\n')
     const env = {DOMINO_PLATFORM_NAMESPACE: 'env-ns', REGISTRY_URL: 'from-env:5000', REPOSITORY: 'env-repo'}
-    const {config, sources} = await loadConfig({cwd: dir, env, flags: {'registry.url': 'from-flag:5000', 'registry.repository': undefined}})
+    const {config, sources} = await loadConfig({
+      cwd: dir,
+      env,
+      flags: {'registry.repository': undefined, 'registry.url': 'from-flag:5000'},
+    })
     expect(config.registry.url).to.equal('from-flag:5000')
     expect(sources['registry.url']).to.equal('flag:registry.url')
     expect(config.registry.repository).to.equal('env-repo')

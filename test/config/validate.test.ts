@@ -4,7 +4,12 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {loadConfig} from '../../src/config/load.js'
-import {isValidKubernetesName, isValidRegistryUrl, isValidRepository, isValidS3Bucket} from '../../src/config/validate.js'
+import {
+  isValidKubernetesName,
+  isValidRegistryUrl,
+  isValidRepository,
+  isValidS3Bucket,
+} from '../../src/config/validate.js'
 
 async function errorsFor(env: NodeJS.ProcessEnv): Promise<string[]> {
   const {errors} = await loadConfig({cwd: mkdtempSync(path.join(tmpdir(), 'drc-v-')), env})
@@ -20,7 +25,9 @@ describe('configuration validation', () => {
     expect(await errorsFor({REPOSITORY: 'invalid@repo!'})).to.deep.equal([
       "registry.repository: Repository name 'invalid@repo!' contains invalid characters (allowed: letters, digits, _ - /)",
     ])
-    expect((await errorsFor({DOMINO_PLATFORM_NAMESPACE: 'Invalid_Namespace'}))[0]).to.contain('not a valid Kubernetes name')
+    expect((await errorsFor({DOMINO_PLATFORM_NAMESPACE: 'Invalid_Namespace'}))[0]).to.contain(
+      'not a valid Kubernetes name',
+    )
     expect((await errorsFor({MONGODB_PORT: '99999'}))[0]).to.contain('port must be an integer between')
     expect((await errorsFor({S3_BUCKET: 'INVALID_BUCKET'}))[0]).to.match(/S3 bucket name 'INVALID_BUCKET' is invalid/)
   })
@@ -35,7 +42,12 @@ describe('configuration validation', () => {
   })
 
   it('judges registry URLs', () => {
-    for (const ok of ['registry.example.com', 'registry.example.com:5000', 'docker-registry', 'https://registry.example.com'])
+    for (const ok of [
+      'registry.example.com',
+      'registry.example.com:5000',
+      'docker-registry',
+      'https://registry.example.com',
+    ])
       expect(isValidRegistryUrl(ok), ok).to.equal(true)
     for (const bad of ['', 'registry with spaces']) expect(isValidRegistryUrl(bad), bad).to.equal(false)
   })
@@ -47,14 +59,16 @@ describe('configuration validation', () => {
   })
 
   it('judges Kubernetes names', () => {
-    for (const ok of ['valid-name', 'validname', 'valid123', 'domino-platform']) expect(isValidKubernetesName(ok), ok).to.equal(true)
+    for (const ok of ['valid-name', 'validname', 'valid123', 'domino-platform'])
+      expect(isValidKubernetesName(ok), ok).to.equal(true)
     for (const bad of ['', 'Invalid-Name', '_invalid', '-invalid', 'a'.repeat(254)])
       expect(isValidKubernetesName(bad), bad).to.equal(false)
   })
 
   it('judges S3 bucket names', () => {
     for (const ok of ['my-bucket', 'mybucket123', 'abc']) expect(isValidS3Bucket(ok), ok).to.equal(true)
-    for (const bad of ['', 'ab', 'a'.repeat(64), 'MyBucket', '192.168.1.1']) expect(isValidS3Bucket(bad), bad).to.equal(false)
+    for (const bad of ['', 'ab', 'a'.repeat(64), 'MyBucket', '192.168.1.1'])
+      expect(isValidS3Bucket(bad), bad).to.equal(false)
   })
 
   it('requires max_delay >= initial_delay and a region with a bucket', async () => {

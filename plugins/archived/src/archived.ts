@@ -6,12 +6,12 @@ export interface ArchivedImage {
 }
 
 export interface ArchivedObject {
+  /** Revisions (environments) or versions (models) found for it. */
+  children: number
   id: string
   images: ArchivedImage[]
   kind: 'environment' | 'model'
   name: string
-  /** Revisions (environments) or versions (models) found for it. */
-  children: number
 }
 
 interface ImageName {
@@ -38,15 +38,24 @@ export async function archivedEnvironments(db: Db): Promise<ArchivedObject[]> {
     const {ObjectId} = await import('mongodb')
     const cursor = db
       .collection('environment_revisions')
-      .find({environmentId: {$in: ids.map((id) => new ObjectId(id))}}, {projection: {environmentId: 1, 'metadata.dockerImageName': 1}})
+      .find(
+        {environmentId: {$in: ids.map((id) => new ObjectId(id))}},
+        {projection: {environmentId: 1, 'metadata.dockerImageName': 1}},
+      )
     for await (const r of cursor) {
       const envId = String(r.environmentId as ObjectId)
       counts.set(envId, (counts.get(envId) ?? 0) + 1)
-      push(images, envId, (r.metadata as {dockerImageName?: ImageName} | undefined)?.dockerImageName)
+      push(images, envId, (r.metadata as undefined | {dockerImageName?: ImageName})?.dockerImageName)
     }
   }
 
-  return ids.map((id) => ({children: counts.get(id) ?? 0, id, images: images.get(id) ?? [], kind: 'environment', name: envs.get(id)!.name}))
+  return ids.map((id) => ({
+    children: counts.get(id) ?? 0,
+    id,
+    images: images.get(id) ?? [],
+    kind: 'environment',
+    name: envs.get(id)!.name,
+  }))
 }
 
 /** Archived models with the slug images of all builds of all their versions. */
@@ -63,15 +72,24 @@ export async function archivedModels(db: Db): Promise<ArchivedObject[]> {
     // modelId is an embedded {value: ObjectId} in Domino; older documents carry a bare ObjectId.
     const cursor = db
       .collection('model_versions')
-      .find({$or: [{'modelId.value': {$in: oids}}, {modelId: {$in: oids}}]}, {projection: {'metadata.builds': 1, modelId: 1}})
+      .find(
+        {$or: [{'modelId.value': {$in: oids}}, {modelId: {$in: oids}}]},
+        {projection: {'metadata.builds': 1, modelId: 1}},
+      )
     for await (const v of cursor) {
-      const raw = v.modelId as {value?: ObjectId} | ObjectId
+      const raw = v.modelId as ObjectId | {value?: ObjectId}
       const modelId = String('value' in raw && raw.value ? raw.value : raw)
       counts.set(modelId, (counts.get(modelId) ?? 0) + 1)
-      const builds = ((v.metadata as {builds?: Array<{slug?: {image?: ImageName}}>} | undefined)?.builds ?? [])
+      const builds = (v.metadata as undefined | {builds?: Array<{slug?: {image?: ImageName}}>})?.builds ?? []
       for (const b of builds) push(images, modelId, b.slug?.image)
     }
   }
 
-  return ids.map((id) => ({children: counts.get(id) ?? 0, id, images: images.get(id) ?? [], kind: 'model', name: models.get(id)!.name}))
+  return ids.map((id) => ({
+    children: counts.get(id) ?? 0,
+    id,
+    images: images.get(id) ?? [],
+    kind: 'model',
+    name: models.get(id)!.name,
+  }))
 }

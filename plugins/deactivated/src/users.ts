@@ -16,6 +16,8 @@ const OBJECT_ID = /^[\da-f]{24}$/i
 async function disabledUsers(keycloak: KeycloakAdminClient) {
   const out = []
   for (let first = 0; ; first += PAGE) {
+    // Pages depend on each other (stop at the first short page), so they are read one after another.
+    // eslint-disable-next-line no-await-in-loop
     const page = await keycloak.users.find({briefRepresentation: false, enabled: false, first, max: PAGE})
     out.push(...page.filter((u) => u.enabled === false))
     if (page.length < PAGE) return out
@@ -39,8 +41,12 @@ export async function listDeactivatedUsers(keycloak: KeycloakAdminClient, db: Db
     const {ObjectId} = await import('mongodb')
     const cursor = db
       .collection('environments_v2')
-      .find({ownerId: {$in: [...byId.keys()].map((id) => new ObjectId(id))}, visibility: 'Private'}, {projection: {name: 1, ownerId: 1}})
-    for await (const e of cursor) byId.get(String(e.ownerId))?.privateEnvironments.push({id: String(e._id), name: String(e.name ?? '')})
+      .find(
+        {ownerId: {$in: [...byId.keys()].map((id) => new ObjectId(id))}, visibility: 'Private'},
+        {projection: {name: 1, ownerId: 1}},
+      )
+    for await (const e of cursor)
+      byId.get(String(e.ownerId))?.privateEnvironments.push({id: String(e._id), name: String(e.name ?? '')})
   }
 
   return users

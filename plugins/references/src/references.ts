@@ -14,7 +14,10 @@ interface ImageName {
   tag?: string
 }
 
-/** Streams every image reference of environment revisions and model version builds (projected reads). */
+/**
+ * Streams every image reference of environment revisions and model version builds (projected reads).
+ * @yields one reference per image-naming field
+ */
 export async function* imageReferences(db: Db): AsyncGenerator<ImageReference> {
   const revisions = db
     .collection('environment_revisions')
@@ -33,7 +36,7 @@ export async function* imageReferences(db: Db): AsyncGenerator<ImageReference> {
 
   const versions = db.collection('model_versions').find({}, {projection: {'metadata.builds': 1}})
   for await (const v of versions) {
-    const builds = (v.metadata as {builds?: Array<{slug?: {image?: ImageName}}>} | undefined)?.builds ?? []
+    const builds = (v.metadata as undefined | {builds?: Array<{slug?: {image?: ImageName}}>})?.builds ?? []
     for (const [i, b] of builds.entries()) {
       const image = b.slug?.image
       if (image?.tag)

@@ -25,7 +25,10 @@ export default class ConfigShow extends BaseCommand<typeof ConfigShow> {
 Values are resolved as: defaults < configuration file < environment variables < command flags.
 Secrets (passwords, URIs with credentials) are shown as ***. An invalid configuration is still shown,
 with each problem naming its key; the exit code is then 2.`
-  static examples = ['<%= config.bin %> <%= command.id %>', 'CONFIG_FILE=./prod.yaml <%= config.bin %> <%= command.id %> --json']
+  static examples = [
+    '<%= config.bin %> <%= command.id %>',
+    'CONFIG_FILE=./prod.yaml <%= config.bin %> <%= command.id %> --json',
+  ]
 
   async run(): Promise<ConfigShowResult> {
     const loaded = await this.loadConfigRaw()

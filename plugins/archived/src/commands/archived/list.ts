@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand, connectMongo, lazySecretReader} from 'drc'
 
-import {type ArchivedObject, archivedEnvironments, archivedModels} from '../../archived.js'
+import {archivedEnvironments, archivedModels, type ArchivedObject} from '../../archived.js'
 
 export interface ArchivedListResult {
   environments: ArchivedObject[]
@@ -30,8 +30,12 @@ usage check at deletion time.`
       const totalImages = [...environments, ...models].reduce((n, o) => n + o.images.length, 0)
       if (!this.jsonEnabled()) {
         for (const o of [...environments, ...models])
-          this.log(`${o.kind.padEnd(11)} ${o.id}  ${o.name.padEnd(30)} ${o.children} ${o.kind === 'model' ? 'versions' : 'revisions'}, ${o.images.length} images`)
-        this.log(`${environments.length} archived environments, ${models.length} archived models, ${totalImages} image tags`)
+          this.log(
+            `${o.kind.padEnd(11)} ${o.id}  ${o.name.padEnd(30)} ${o.children} ${o.kind === 'model' ? 'versions' : 'revisions'}, ${o.images.length} images`,
+          )
+        this.log(
+          `${environments.length} archived environments, ${models.length} archived models, ${totalImages} image tags`,
+        )
       }
 
       return {environments, models, totalImages}

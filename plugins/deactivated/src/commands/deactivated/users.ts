@@ -18,7 +18,9 @@ owned by that user. These are the candidates of the deactivated strategy.`
     const config = await this.loadDrcConfig()
     if (!config.keycloak.url)
       throw new DrcError('Keycloak is not configured: this strategy needs to know which users are deactivated', {
-        suggestions: ['set keycloak.url (KEYCLOAK_URL) and the admin credentials (KEYCLOAK_USERNAME / KEYCLOAK_PASSWORD)'],
+        suggestions: [
+          'set keycloak.url (KEYCLOAK_URL) and the admin credentials (KEYCLOAK_USERNAME / KEYCLOAK_PASSWORD)',
+        ],
       })
     const readSecret = lazySecretReader(config)
     const keycloak = await connectKeycloak(config, {readSecret})
@@ -27,7 +29,9 @@ owned by that user. These are the candidates of the deactivated strategy.`
       const users = await listDeactivatedUsers(keycloak, db)
       if (!this.jsonEnabled()) {
         for (const u of users)
-          this.log(`${(u.email ?? u.username).padEnd(32)} ${u.dominoUserId ?? '(no domino-user-id)'}  ${u.privateEnvironments.length} private environments`)
+          this.log(
+            `${(u.email ?? u.username).padEnd(32)} ${u.dominoUserId ?? '(no domino-user-id)'}  ${u.privateEnvironments.length} private environments`,
+          )
         this.log(`${users.length} deactivated users`)
       }
 

@@ -1,0 +1,81 @@
+import {Flags} from '@oclif/core'
+
+import type {HealthResult} from '../health/types.js'
+
+import {formatHealthTable} from '../health/format.js'
+import {DEFAULT_CHECK_TIMEOUT_MS, failedRequired, runHealthChecks} from '../health/run.js'
+import {HEALTH_CHECK_NAMES} from '../health/types.js'
+import {BaseCommand} from '../lib/base-command.js'
+import {ExitCode} from '../lib/exit-codes.js'
+
+export interface HealthCommandResult {
+  /** True when no required check is unhealthy. */
+  healthy: boolean
+  results: HealthResult[]
+}
+
+export default class Health extends BaseCommand<typeof Health> {
+  static aliases = ['health-check', 'health_check']
+  static description = `Check everything drc depends on: the configuration, the registry (ping, credentials, tags of the
+configured repositories), MongoDB (ping, Domino's collections), Kubernetes (platform namespace; a server-side dry-run
+PATCH of the registry StatefulSet proves the RBAC that unlocking deletion needs, skipped for external registries),
+S3 (when a backup bucket is configured) and Keycloak (when configured).
+
+Checks run concurrently, each with its own timeout. Each result is healthy, unhealthy or skipped, with a message
+that says what to do. The exit code is 3 when a required check is unhealthy, 0 otherwise.`
+  static examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --skip-optional',
+    '<%= config.bin %> <%= command.id %> --registry-url https://registry.example.com --repository dominodatalab --json',
+  ]
+  static flags = {
+    check: Flags.option({
+      description: 'Run only this check (repeatable).',
+      multiple: true,
+      options: HEALTH_CHECK_NAMES,
+    })(),
+    namespace: Flags.string({description: 'Domino platform namespace (kubernetes.domino_platform_namespace).'}),
+    'registry-url': Flags.string({description: 'Registry URL, e.g. https://registry.example.com (registry.url).'}),
+    repository: Flags.string({description: 'Base repository (registry.repository).'}),
+    'skip-optional': Flags.boolean({
+      description: 'Skip the optional checks (Kubernetes, registry RBAC; S3 and Keycloak unless configured).',
+    }),
+    timeout: Flags.integer({
+      default: DEFAULT_CHECK_TIMEOUT_MS / 1000,
+      description: 'Seconds each check may take.',
+      min: 1,
+    }),
+  }
+  static summary = 'Check connectivity and permissions for the registry, MongoDB, Kubernetes, S3 and Keycloak.'
+
+  protected configFlags(): Record<string, unknown> {
+    return {
+      'kubernetes.domino_platform_namespace': this.flags.namespace,
+      'registry.repository': this.flags.repository,
+      'registry.url': this.flags['registry-url'],
+    }
+  }
+
+  async run(): Promise<HealthCommandResult> {
+    // An invalid configuration is a result (the configuration check), not a crash: load without refusing.
+    const loaded = await this.loadConfigRaw()
+    const results = await runHealthChecks(loaded, {
+      only: this.flags.check,
+      skipOptional: this.flags['skip-optional'],
+      timeoutMs: this.flags.timeout * 1000,
+    })
+    const failed = failedRequired(results)
+    if (!this.jsonEnabled()) {
+      for (const line of formatHealthTable(results)) this.log(line)
+      this.log('')
+      this.log(
+        failed.length === 0
+          ? 'All health checks passed'
+          : `Some health checks failed - please review the issues above (${failed.map((r) => r.name).join(', ')})`,
+      )
+    }
+
+    if (failed.length > 0) process.exitCode = ExitCode.PREFLIGHT_REFUSED
+    return {healthy: failed.length === 0, results}
+  }
+}
