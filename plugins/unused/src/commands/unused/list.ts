@@ -1,0 +1,71 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand, buildUsageGraph, connectMongo, lazySecretReader} from 'drc'
+
+export interface UnusedTag {
+  environmentId: null | string
+  lastUsed: null | string
+  name: null | string
+  revisionId: null | string
+  tag: string
+}
+
+export interface UnusedListResult {
+  checked: number
+  unused: UnusedTag[]
+}
+
+export default class UnusedList extends BaseCommand<typeof UnusedList> {
+  static description = `List environment image tags that nothing uses, by the same rule the deletion re-check applies.
+
+Read-only. A tag is in use when any usage source refers to it: the environment's active revision, project,
+organization and user-preference defaults, scheduler jobs, app versions, model versions, workspaces (all their
+sessions) and runs. With --unused-since-days, run and workspace usage older than that no longer counts;
+configuration usage never ages out, and usage of unknown age counts as in use. Images younger than the grace
+period (usage.grace_period_days) are always in use.`
+  static examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --unused-since-days 90 --json',
+  ]
+  static flags = {
+    'grace-period-days': Flags.integer({description: 'Images younger than this are in use (default: usage.grace_period_days).', min: 0}),
+    'unused-since-days': Flags.integer({description: 'Run and workspace usage older than this many days no longer counts.', min: 1}),
+  }
+
+  protected configFlags(): Record<string, unknown> {
+    return {'usage.grace_period_days': this.flags['grace-period-days']}
+  }
+
+  async run(): Promise<UnusedListResult> {
+    const config = await this.loadDrcConfig()
+    const {client, db} = await connectMongo(config, {readSecret: lazySecretReader(config)})
+    try {
+      const now = new Date()
+      const graph = await buildUsageGraph(db, {now})
+      const rules = {gracePeriodDays: config.usage.grace_period_days, now, unusedSinceDays: this.flags['unused-since-days']}
+      const unused: UnusedTag[] = []
+      let checked = 0
+      for (const usage of graph.all()) {
+        if (usage.imageType !== 'environment') continue
+        checked++
+        const verdict = graph.evaluate('environment', usage.tag, rules)
+        if (verdict.inUse) continue
+        unused.push({
+          environmentId: usage.environmentId ?? null,
+          lastUsed: verdict.lastUsed?.toISOString() ?? null,
+          name: usage.name ?? null,
+          revisionId: usage.revisionId ?? null,
+          tag: usage.tag,
+        })
+      }
+
+      if (!this.jsonEnabled()) {
+        for (const u of unused) this.log(`${u.tag.padEnd(40)} ${u.name ?? ''}  last used ${u.lastUsed ?? 'never'}`)
+        this.log(`${unused.length} of ${checked} environment tags unused`)
+      }
+
+      return {checked, unused}
+    } finally {
+      await client.close()
+    }
+  }
+}

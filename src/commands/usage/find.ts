@@ -1,0 +1,73 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../lib/base-command.js'
+import {type EnvironmentUsage, findEnvironmentUsage} from '../../usage/find.js'
+import {connectMongo} from '../../usage/mongo.js'
+import {parseObjectId} from '../../usage/object-ids.js'
+
+export default class UsageFind extends BaseCommand<typeof UsageFind> {
+  static aliases = ['find_environment_usage']
+  static args = {
+    'environment-id': Args.string({description: 'Environment ObjectId (environments_v2._id).', required: true}),
+  }
+  static description = `Show everything that uses an environment and each of its revisions, with their image tags.
+
+Read-only. Queries only what concerns this environment, with the same rules as the usage report.`
+  static examples = [
+    '<%= config.bin %> <%= command.id %> 68e64edfcaf3254005314c90',
+    '<%= config.bin %> find_environment_usage 68e64edfcaf3254005314c90 --json',
+  ]
+  static flags = {
+    'unused-since-days': Flags.integer({
+      description: 'Run and workspace usage older than this many days no longer counts.',
+      min: 1,
+    }),
+  }
+
+  async run(): Promise<EnvironmentUsage> {
+    const id = parseObjectId(this.args['environment-id'], 'environment id')
+    const config = await this.loadDrcConfig()
+    const mongo = await connectMongo(config.mongo)
+    try {
+      const rules = {
+        gracePeriodDays: config.usage.grace_period_days,
+        now: new Date(),
+        unusedSinceDays: this.flags['unused-since-days'],
+      }
+      const result = await findEnvironmentUsage(mongo.db, id, rules)
+      if (!this.jsonEnabled()) this.print(result)
+      return result
+    } finally {
+      await mongo.close()
+    }
+  }
+
+  private print(r: EnvironmentUsage): void {
+    const e = r.environment
+    this.log(`Environment ${e.id} ${e.name ? `"${e.name}"` : ''}`)
+    this.log(
+      `  visibility: ${e.visibility ?? '-'}  owner: ${e.ownerId ?? '-'}  archived: ${e.archived}  active revision: ${e.activeRevisionId ?? '-'}`,
+    )
+    this.log(`Revisions (${r.revisions.length}):`)
+    for (const rev of r.revisions) {
+      const u = rev.usage
+      const state = u ? (u.inUse ? 'IN USE' : 'unused') : rev.tag ? 'unused' : 'no image'
+      this.log(
+        `  ${rev.revisionId}  ${rev.tag ?? '-'}  ${rev.isBuilt ? '' : '(failed build) '}${state}${u ? `: ${u.reasons.join('; ') || u.summary}` : ''}`,
+      )
+      for (const s of u?.sources.slice(0, 50) ?? []) {
+        const type = s.usageType ? ` (${s.usageType})` : ''
+        const count = s.count ? ` ×${s.count}` : ''
+        this.log(
+          `      ${s.kind}${type} ${s.id}${s.name ? ` "${s.name}"` : ''}${count}  last used: ${s.lastUsed ?? 'n/a'}`,
+        )
+      }
+    }
+
+    if (r.clones.length > 0) {
+      this.log(`Cloned revisions (${r.clones.length}):`)
+      for (const c of r.clones)
+        this.log(`  ${c.revisionId} (environment ${c.environmentId ?? '-'}) cloned from ${c.clonedFrom}`)
+    }
+  }
+}

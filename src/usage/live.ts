@@ -1,0 +1,64 @@
+import type {Db} from 'mongodb'
+
+import type {ImageType, TagUsage, UsageRules, Verdict} from './types.js'
+
+import {buildUsageGraph, type UsageScope} from './build.js'
+import {leadingObjectId} from './object-ids.js'
+import {UsageReader} from './reader.js'
+import {hexOf, modelIdOfTag} from './tags.js'
+
+export interface ImageRef {
+  imageType: ImageType
+  tag: string
+}
+
+/** Parses `environment:<tag>` / `model:<tag>` (also accepts `<repo>/environment:<tag>`). */
+export function parseImageRef(ref: ImageRef | string): ImageRef {
+  if (typeof ref !== 'string') return ref
+  const m = /^(?:.*\/)?(environment|model):(.+)$/.exec(ref)
+  if (!m) throw new Error(`'${ref}' is not an image reference of the form environment:<tag> or model:<tag>`)
+  return {imageType: m[1] as ImageType, tag: m[2]}
+}
+
+/**
+ * The live re-check the deletion lifecycle runs right before each delete: targeted queries for the one
+ * environment (or model) the tag belongs to, through the same rules as the full graph. Throws
+ * UsageSourceError when a source cannot be read (never answers "unused" on missing data).
+ */
+export async function isInUse(
+  db: Db,
+  ref: ImageRef | string,
+  rules: UsageRules,
+): Promise<Verdict & {usage?: TagUsage}> {
+  const image = parseImageRef(ref)
+  const scope = await scopeOf(db, image)
+  const graph = await buildUsageGraph(db, {now: rules.now, scope})
+  return graph.evaluate(image.imageType, image.tag, rules)
+}
+
+async function scopeOf(db: Db, image: ImageRef): Promise<UsageScope> {
+  if (image.imageType === 'model') {
+    const modelId = modelIdOfTag(image.tag) ?? leadingObjectId(image.tag)
+    return {modelIds: modelId ? [modelId] : []}
+  }
+
+  // The revision document says which environment owns the tag; legacy tags may start with a revision id.
+  const reader = new UsageReader(db)
+  await reader.init()
+  const envIds = new Set<string>()
+  for await (const d of reader.find(
+    'environment_revisions',
+    {'metadata.dockerImageName.tag': image.tag},
+    {environmentId: 1},
+  )) {
+    const env = hexOf(d.environmentId)
+    if (env) envIds.add(env)
+  }
+
+  if (envIds.size === 0) {
+    const lead = leadingObjectId(image.tag)
+    if (lead) envIds.add(lead)
+  }
+
+  return {environmentIds: [...envIds]}
+}

@@ -1,0 +1,74 @@
+/** Shapes of the usage graph: for every image tag, who uses it and since when. */
+
+export type ImageType = 'environment' | 'model'
+
+/** Configuration usage never ages out; run and workspace usage ages out with `--unused-since-days`. */
+export type SourceKind =
+  | 'active_revision'
+  | 'app_version'
+  | 'model_version'
+  | 'organization'
+  | 'project'
+  | 'run'
+  | 'scheduler_job'
+  | 'user_preference'
+  | 'workspace'
+
+export const AGEING_KINDS: ReadonlySet<SourceKind> = new Set<SourceKind>(['run', 'workspace'])
+
+export type WorkspaceUsageType = 'compute_cluster' | 'environment' | 'project_default' | 'session' | 'session_compute'
+
+export interface UsageSource {
+  /** Runs only: how many runs used this revision. */
+  count?: number
+  detail?: string
+  /** Id of the using document (for runs: the most recent run of the group). */
+  id: string
+  kind: SourceKind
+  /** Latest use by this source, UTC; null = unknown (which counts as in use when ageing). */
+  lastUsed: Date | null
+  name?: string
+  ownerId?: string
+  projectId?: string
+  usageType?: WorkspaceUsageType
+}
+
+export interface Owner {
+  id: string
+  login?: string
+  name?: string
+}
+
+export interface TagUsage {
+  archived: boolean
+  /** When the image's Mongo object was created (revision / model version ObjectId time): drives the grace period. */
+  createdAt: Date | null
+  environmentId?: string
+  imageType: ImageType
+  /** Model tags: Mongo stores `<modelId>-vN` or the full tag; every stored form of this version. */
+  matchKey: string
+  modelId?: string
+  modelVersionId?: string
+  name?: string
+  owner: null | Owner
+  repository: string
+  revisionId?: string
+  sources: UsageSource[]
+  /** The tag as stored in Mongo. */
+  tag: string
+}
+
+export interface UsageRules {
+  gracePeriodDays: number
+  now: Date
+  /** Run/workspace usage older than this many days no longer counts; undefined = all usage counts. */
+  unusedSinceDays?: number
+}
+
+export interface Verdict {
+  inUse: boolean
+  /** Latest run/workspace use; null when none or unknown. */
+  lastUsed: Date | null
+  reasons: string[]
+  summary: string
+}
