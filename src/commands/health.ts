@@ -15,7 +15,7 @@ export interface HealthCommandResult {
 }
 
 export default class Health extends BaseCommand<typeof Health> {
-  static aliases = ['health-check', 'health_check']
+  static aliases = ['health-check']
   static description = `Check everything drc depends on: the configuration, the registry (ping, credentials, tags of the
 configured repositories), MongoDB (ping, Domino's collections), Kubernetes (platform namespace; a server-side dry-run
 PATCH of the registry StatefulSet proves the RBAC that unlocking deletion needs, skipped for external registries),
@@ -46,6 +46,8 @@ that says what to do. The exit code is 3 when a required check is unhealthy, 0 o
       min: 1,
     }),
   }
+  // The predecessor's command name, kept working for scripts but not listed twice in help.
+  static hiddenAliases = ['health_check']
   static summary = 'Check connectivity and permissions for the registry, MongoDB, Kubernetes, S3 and Keycloak.'
 
   protected configFlags(): Record<string, unknown> {
