@@ -27,8 +27,14 @@ period (usage.grace_period_days) are always in use.`
     '<%= config.bin %> <%= command.id %> --unused-since-days 90 --json',
   ]
   static flags = {
-    'grace-period-days': Flags.integer({description: 'Images younger than this are in use (default: usage.grace_period_days).', min: 0}),
-    'unused-since-days': Flags.integer({description: 'Run and workspace usage older than this many days no longer counts.', min: 1}),
+    'grace-period-days': Flags.integer({
+      description: 'Images younger than this are in use (default: usage.grace_period_days).',
+      min: 0,
+    }),
+    'unused-since-days': Flags.integer({
+      description: 'Run and workspace usage older than this many days no longer counts.',
+      min: 1,
+    }),
   }
 
   protected configFlags(): Record<string, unknown> {
@@ -41,7 +47,11 @@ period (usage.grace_period_days) are always in use.`
     try {
       const now = new Date()
       const graph = await buildUsageGraph(db, {now})
-      const rules = {gracePeriodDays: config.usage.grace_period_days, now, unusedSinceDays: this.flags['unused-since-days']}
+      const rules = {
+        gracePeriodDays: config.usage.grace_period_days,
+        now,
+        unusedSinceDays: this.flags['unused-since-days'],
+      }
       const unused: UnusedTag[] = []
       let checked = 0
       for (const usage of graph.all()) {
