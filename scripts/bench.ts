@@ -1,0 +1,57 @@
+/**
+ * `npm run bench`: each section is an exported function returning rows; sections run in order on this machine,
+ * against real local services, and print as one table. Add a section by appending to SECTIONS.
+ *   --tags N (default 5000), --concurrency N (default 8), --only <section>
+ */
+import {benchRegistryScan, type BenchRow} from '../bench/registry-scan.js'
+import {startRegistry} from '../test/support/registry.js'
+
+export interface BenchSection {
+  name: string
+  run(opts: BenchOptions): Promise<BenchRow[]>
+}
+
+export interface BenchOptions {
+  concurrency: number
+  tags: number
+}
+
+export const SECTIONS: BenchSection[] = [
+  {
+    name: 'registry scan',
+    async run(opts) {
+      const reg = await startRegistry()
+      try {
+        return await benchRegistryScan({concurrency: opts.concurrency, registryUrl: reg.url, tags: opts.tags})
+      } finally {
+        await reg.stop()
+      }
+    },
+  },
+]
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`)
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback
+}
+
+export async function main(): Promise<void> {
+  const opts: BenchOptions = {concurrency: Number(arg('concurrency', '8')), tags: Number(arg('tags', '5000'))}
+  const only = arg('only', '')
+  for (const section of SECTIONS) {
+    if (only && section.name !== only) continue
+    // eslint-disable-next-line no-await-in-loop
+    const rows = await section.run(opts)
+    const width = Math.max(...rows.map((r) => r.name.length))
+    process.stdout.write(`\n== ${section.name} ==\n`)
+    for (const r of rows)
+      process.stdout.write(
+        `  ${r.name.padEnd(width)}  ${String(r.value).padStart(8)}${r.notes ? `   (${r.notes})` : ''}\n`,
+      )
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await main()
+  process.exit(0)
+}

@@ -1,0 +1,30 @@
+export {clientOptionsFromConfig, nextLink, registryBaseUrl, RegistryClient, sha256Digest} from './client.js'
+export type {ClientStats, ManifestHead, ManifestResult, RegistryClientOptions} from './client.js'
+export {
+  ANONYMOUS,
+  credentialsFromDockerConfig,
+  DOMINO_REGISTRY_SECRET,
+  ecrCredentials,
+  ecrRegion,
+  isEcrHost,
+  registryHost,
+  resolveCredentials,
+  staticCredentials,
+} from './credentials.js'
+export type {CredentialSource, ReadSecret, RegistryCredentials} from './credentials.js'
+export {EcrBackend} from './ecr-backend.js'
+export type {EcrDeleteResult, EcrImage} from './ecr-backend.js'
+export {
+  DeletionDisabledError,
+  DigestMismatchError,
+  ForbiddenError,
+  NotFoundError,
+  RegistryError,
+  RegistryUnavailableError,
+  UnauthorizedError,
+} from './errors.js'
+export type {RequestSubject} from './errors.js'
+export {ManifestCache} from './manifest-cache.js'
+export {mapLimit} from './map-limit.js'
+export {isIndexType, MANIFEST_ACCEPT, MediaType, parseManifest} from './media-types.js'
+export type {Descriptor, ParsedManifest} from './media-types.js'
