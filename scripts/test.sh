@@ -14,8 +14,8 @@ if ! node --import tsx test/support/install.ts; then
   echo "0 passed, 1 failed"
   exit 1
 fi
-if ! npx tsc -b; then
-  echo "the build (tsc -b) failed (see above)"
+if ! npm run build --silent; then
+  echo "the build (core + plugins) failed (see above)"
   echo "0 passed, 1 failed"
   exit 1
 fi
