@@ -25,7 +25,7 @@ trap 'rm -f "$summary"' EXIT
 set +e
 # The global setup (test/support/setup.ts) prints how long the services took to start.
 DRC_TEST_SUMMARY_FILE="$summary" npx mocha --reporter ./test/support/reporter.cjs \
-  'test/**/*.test.ts' 'plugins/*/test/**/*.test.ts' "$@"
+  'test/**/*.test.ts' 'plugins/*/test/**/*.test.ts' 'examples/*/test/**/*.test.ts' "$@"
 status=$?
 set -e
 

@@ -1,0 +1,36 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand, connectMongo, lazySecretReader} from 'drc'
+
+import {type OldRevision, oldRevisions} from '../../old-revisions.js'
+
+export interface OldRevisionsResult {
+  keep: number
+  revisions: OldRevision[]
+}
+
+// A third-party strategy needs nothing but the public API of `drc`: BaseCommand, configuration and connections.
+export default class OldRevisionsList extends BaseCommand<typeof OldRevisionsList> {
+  static description = `List environment revisions older than the newest N of their environment.
+
+Read-only. Active revisions and revisions that a kept revision was cloned from are never listed.`
+  static examples = ['<%= config.bin %> <%= command.id %> --keep 3 --json']
+  static flags = {
+    keep: Flags.integer({default: 5, description: 'Newest revisions to keep per environment.', min: 1}),
+  }
+
+  async run(): Promise<OldRevisionsResult> {
+    const config = await this.loadDrcConfig()
+    const {client, db} = await connectMongo(config, {readSecret: lazySecretReader(config)})
+    try {
+      const revisions = await oldRevisions(db, this.flags.keep)
+      if (!this.jsonEnabled()) {
+        for (const r of revisions) this.log(`${r.environmentId}  ${r.revisionId}  ${r.tag}`)
+        this.log(`${revisions.length} revisions beyond the newest ${this.flags.keep}`)
+      }
+
+      return {keep: this.flags.keep, revisions}
+    } finally {
+      await client.close()
+    }
+  }
+}
