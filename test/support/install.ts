@@ -138,7 +138,7 @@ export async function ensureMoto(log: Log): Promise<void> {
   const {command} = motoCommand()
   if (runs(command, ['-c', 'import moto.server, flask, flask_cors'])) return
   await timed(log, 'moto[server] (pip)', () => {
-    sh(log, [command, '-m', 'pip', 'install', '--quiet', 'moto[server]'])
+    sh(log, [command, '-m', 'pip', 'install', '--quiet', 'moto[server]==5.2.1'])
   })
 }
 
