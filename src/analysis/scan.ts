@@ -20,6 +20,8 @@ export interface ScanOptions {
   /** Tags the registry listed but that vanished before we read them (a concurrent delete). */
   onVanished?: (repository: string, tag: string) => void
   repositories: string[]
+  /** Stops the scan: no new tag starts, and the scan rejects with `signal.reason`. */
+  signal?: AbortSignal
   /** Keep only tags this returns true for (e.g. tags of given ObjectIds). */
   tagFilter?: (tag: string) => boolean
 }
@@ -31,9 +33,9 @@ export interface ScanResult {
 }
 
 /** Predecessor rule: `buildcache` tags are build caches, not images. */
-const SKIPPED_TAGS = new Set(['buildcache'])
+export const SKIPPED_TAGS: ReadonlySet<string> = new Set(['buildcache'])
 
-function toNode(digest: string, size: number, m: ParsedManifest): ManifestNode {
+export function toNode(digest: string, size: number, m: ParsedManifest): ManifestNode {
   if (m.kind === 'index') {
     return {
       digest,
@@ -74,6 +76,7 @@ export async function scanRegistry(client: RegistryClient, opts: ScanOptions): P
   const repos: ScanResult['repositories'] = []
   const work: Array<{repository: string; tag: string}> = []
   for (const repository of opts.repositories) {
+    opts.signal?.throwIfAborted()
     let tags: string[]
     try {
       // eslint-disable-next-line no-await-in-loop
@@ -87,10 +90,12 @@ export async function scanRegistry(client: RegistryClient, opts: ScanOptions): P
     tags = tags.filter((t) => !SKIPPED_TAGS.has(t) && (!opts.tagFilter || opts.tagFilter(t)))
     repos.push({repository, tags: tags.length})
     for (const tag of tags) work.push({repository, tag})
+    // A tag list read is progress too (the stall timeout watches progress).
+    opts.onProgress?.({repositories: repos.length, tagsDone: 0, tagsTotal: work.length})
   }
 
   const progress: ScanProgress = {repositories: repos.length, tagsDone: 0, tagsTotal: work.length}
-  opts.onProgress?.({...progress})
+  if (repos.length === 0) opts.onProgress?.({...progress})
   let useHead = cache ? await cache.isWarm() : false
   let headHits = 0
   let headMisses = 0
@@ -129,6 +134,7 @@ export async function scanRegistry(client: RegistryClient, opts: ScanOptions): P
   }
 
   await mapLimit(work, opts.concurrency, async ({repository, tag}) => {
+    opts.signal?.throwIfAborted()
     try {
       if (useHead) {
         const head = await client.headManifest(repository, tag)
@@ -157,6 +163,8 @@ export async function scanRegistry(client: RegistryClient, opts: ScanOptions): P
       if (error instanceof NotFoundError && error.subject.reference === tag) {
         vanished.push({repository, tag})
         opts.onVanished?.(repository, tag)
+      } else if (opts.signal?.aborted) {
+        throw opts.signal.reason
       } else {
         // Name the tag even when the failing request was for an index child or a cached digest.
         if (error instanceof Error && !error.message.includes(`${repository}:${tag}`)) {

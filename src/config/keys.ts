@@ -143,7 +143,13 @@ export const KEYS: KeySpec[] = [
     type: 'string',
   },
   {default: 4, description: 'Parallel registry requests', path: 'analysis.max_workers', type: 'integer'},
-  {default: 300, description: 'Timeout of one analysis, seconds', path: 'analysis.timeout', type: 'integer'},
+  {
+    default: 300,
+    description:
+      'Stall timeout of a registry analysis, seconds: it aborts (naming how far it got, writing no report) when no tag has been scanned for this long. Not a limit on the whole scan, so large registries are never cut off',
+    path: 'analysis.timeout',
+    type: 'integer',
+  },
   {
     default: 'reports',
     description: 'Directory of reports, journals and caches',

@@ -26,6 +26,11 @@ export interface RegistryClientOptions {
   /** null: no token bucket. */
   rateLimit: null | {burst: number; requestsPerSecond: number}
   retry: BackoffOptions & {maxRetries: number; timeoutMs: number}
+  /**
+   * Aborts every request in flight and every later one (e.g. the analysis stall timeout); calls then reject with
+   * `signal.reason` rather than a network error, and nothing is retried.
+   */
+  signal?: AbortSignal
   /** Registry base URL with scheme, e.g. `https://registry.example.com` or `http://127.0.0.1:5000`. */
   url: string
 }
@@ -163,7 +168,7 @@ export class RegistryClient {
     this.gate = new AdaptiveSemaphore(opts.maxConcurrency)
     this.auth = new RegistryAuth(opts.credentials ?? ANONYMOUS, async (url, headers) => {
       this.stats.tokenRequests++
-      const res = await request(url, {dispatcher: this.agent, headers, method: 'GET'})
+      const res = await request(url, {dispatcher: this.agent, headers, method: 'GET', signal: opts.signal})
       return {body: await res.body.text(), statusCode: res.statusCode}
     })
   }
@@ -368,7 +373,8 @@ export class RegistryClient {
     return 'uploaded'
   }
 
-  private async call(c: Call, stream = false): Promise<Answer & {stream?: NodeJS.ReadableStream}> {
+  private async attempt(c: Call, stream: boolean): Promise<Answer & {stream?: NodeJS.ReadableStream}> {
+    const {signal} = this.opts
     const subject = this.subject(c)
     const scopeKey = `${c.access}:${c.repository ?? ''}`
     const url = /^https?:\/\//.test(c.path) ? c.path : `${this.baseUrl}${c.path}`
@@ -376,6 +382,7 @@ export class RegistryClient {
     let throttles = 0
     let authTries = 0
     for (;;) {
+      signal?.throwIfAborted()
       // eslint-disable-next-line no-await-in-loop
       const authorization = await this.auth.header(scopeKey)
       // eslint-disable-next-line no-await-in-loop
@@ -384,6 +391,7 @@ export class RegistryClient {
       try {
         // eslint-disable-next-line no-await-in-loop
         await this.bucket.acquire()
+        signal?.throwIfAborted()
         this.stats.requests++
         this.stats.byMethod[c.method] = (this.stats.byMethod[c.method] ?? 0) + 1
         let res: Dispatcher.ResponseData
@@ -394,9 +402,11 @@ export class RegistryClient {
             dispatcher: this.agent,
             headers: {...c.headers, ...(authorization ? {authorization} : {})},
             method: c.method,
+            signal,
           })
         } catch (error) {
           ok = false
+          if (signal?.aborted) throw signal.reason
           if (attempt >= this.opts.retry.maxRetries) {
             throw new RegistryUnavailableError(subject, `${(error as Error).message} (after ${attempt + 1} attempts)`, {
               cause: error,
@@ -405,7 +415,7 @@ export class RegistryClient {
 
           this.stats.retries++
           // eslint-disable-next-line no-await-in-loop
-          await sleep(backoffMs(attempt++, this.opts.retry))
+          await sleep(backoffMs(attempt++, this.opts.retry), undefined, {signal})
           continue
         }
 
@@ -456,7 +466,7 @@ export class RegistryClient {
           this.bucket.pause(ms)
           throttles++
           // eslint-disable-next-line no-await-in-loop
-          await sleep(ms)
+          await sleep(ms, undefined, {signal})
           continue
         }
 
@@ -472,7 +482,7 @@ export class RegistryClient {
 
           this.stats.retries++
           // eslint-disable-next-line no-await-in-loop
-          await sleep(backoffMs(attempt++, this.opts.retry))
+          await sleep(backoffMs(attempt++, this.opts.retry), undefined, {signal})
           continue
         }
 
@@ -480,6 +490,17 @@ export class RegistryClient {
       } finally {
         this.gate.release(ok)
       }
+    }
+  }
+
+  private async call(c: Call, stream = false): Promise<Answer & {stream?: NodeJS.ReadableStream}> {
+    const {signal} = this.opts
+    try {
+      return await this.attempt(c, stream)
+    } catch (error) {
+      // An aborted request surfaces as a network error (or an AbortError from a backoff sleep): report why instead.
+      if (signal?.aborted) throw signal.reason
+      throw error
     }
   }
 

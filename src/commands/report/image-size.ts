@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 
+import {type ImageFilter, imageFilterFrom} from '../../analysis/id-filter.js'
 import {BaseCommand} from '../../lib/base-command.js'
 import {humanBytes, table} from '../../reports/format.js'
 import {obtainImageAnalysis} from '../../reports/obtain.js'
@@ -16,6 +17,8 @@ export interface ImageSizeRow {
 
 export interface ImageSizeResult {
   analysis_path: string
+  /** The --file/--object-id/--tag-prefix selection, or null when every image is listed. */
+  filter: null | {ids: string[]; tag_prefixes: string[]}
   images: ImageSizeRow[]
   path: string
 }
@@ -25,12 +28,22 @@ export default class ReportImageSize extends BaseCommand<typeof ReportImageSize>
   static description = `List the largest images: total size, and the bytes deleting each one alone would free.
 
 Uses the latest image analysis when it is fresh (see drc reports), else scans the registry.
-Writes image-size-report-<UTC timestamp>.json to analysis.output_dir (or --output).`
+Writes image-size-report-<UTC timestamp>.json to analysis.output_dir (or --output).
+
+--file, --object-id and --tag-prefix list only the images with a matching tag (an id matches the tags that are the
+id or start with "<id>-"). The filter selects rows; sizes are still computed registry-wide, so the bytes freed by
+deleting an image count its layers as shared when any image outside the selection uses them.`
   static examples = [
     '<%= config.bin %> <%= command.id %> --limit 20',
+    '<%= config.bin %> <%= command.id %> --file ids.txt',
+    '<%= config.bin %> <%= command.id %> --object-id 68e64edfcaf3254005314c90 --tag-prefix 68e66410',
     '<%= config.bin %> <%= command.id %> --generate-reports --json',
   ]
   static flags = {
+    file: Flags.string({
+      description:
+        'Only images of the ObjectIds in this file: one per line, environment:<id>, environmentRevision:<id> or model:<id>; # comments.',
+    }),
     'generate-reports': Flags.boolean({description: 'Scan again even if a fresh image analysis exists.'}),
     limit: Flags.integer({default: 50, description: 'How many images to list (0: all).', min: 0}),
     'max-age-hours': Flags.integer({
@@ -38,12 +51,26 @@ Writes image-size-report-<UTC timestamp>.json to analysis.output_dir (or --outpu
       description: 'An image analysis older than this is regenerated.',
       min: 0,
     }),
+    'object-id': Flags.string({
+      description: 'Only images whose tag is this ObjectId or starts with "<id>-" (repeatable).',
+      multiple: true,
+    }),
     output: Flags.string({description: 'Write the report to exactly this path.'}),
     repository: Flags.string({description: 'Only images of this repository.'}),
+    'tag-prefix': Flags.string({
+      description: 'Only images with a tag starting with this (repeatable).',
+      multiple: true,
+    }),
   }
   static summary = 'Largest images and what deleting each would free.'
 
   async run(): Promise<ImageSizeResult> {
+    // Validated before anything else: a bad id file stops the command before it scans anything (exit 2).
+    const filter: ImageFilter | null = await imageFilterFrom({
+      file: this.flags.file,
+      objectIds: this.flags['object-id'],
+      tagPrefixes: this.flags['tag-prefix'],
+    })
     const config = await this.loadDrcConfig()
     const got = await obtainImageAnalysis(config, {
       generate: this.flags['generate-reports'],
@@ -52,6 +79,7 @@ Writes image-size-report-<UTC timestamp>.json to analysis.output_dir (or --outpu
     })
     const all = got.report.images
       .filter((i) => !this.flags.repository || i.repository === this.flags.repository)
+      .filter((i) => !filter || i.tags.some((t) => filter.matches(t)))
       .map((i) => ({
         digest: i.digest,
         freed_bytes_alone: i.unique_bytes,
@@ -60,13 +88,14 @@ Writes image-size-report-<UTC timestamp>.json to analysis.output_dir (or --outpu
         total_bytes: i.total_bytes,
       }))
     const images = this.flags.limit > 0 ? all.slice(0, this.flags.limit) : all
+    const filterOut = filter ? {ids: filter.ids, tag_prefixes: filter.prefixes} : null
     const written = await writeReport(
       config,
       'image-size-report',
-      {analysis: got.path, images},
+      {analysis: got.path, filter: filterOut, images},
       {output: this.flags.output},
     )
-    const result = {analysis_path: got.path, images, path: written.path}
+    const result = {analysis_path: got.path, filter: filterOut, images, path: written.path}
     if (!this.jsonEnabled()) {
       this.log(
         table(images, [
