@@ -5,11 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then npm ci --no-audit --no-fund; fi
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
 node --import tsx test/support/install.ts
 npm run build --silent
 
 sandbox="$root/.drc/sandbox"
+# New services hold new data: reports of an earlier sandbox must not be reused.
+rm -rf "$sandbox"
 mkdir -p "$sandbox"
 node --import tsx scripts/services.ts start
 trap '[ "${DRC_DEMO_KEEP:-}" = 1 ] || node --import tsx scripts/services.ts stop' EXIT
@@ -41,4 +43,4 @@ run deactivated users
 run unused list
 echo
 echo "Configuration: $CONFIG_FILE  (reports in $sandbox/reports)"
-[ "${DRC_DEMO_KEEP:-}" = 1 ] && echo "Services left running: npm run services:stop"
+if [ "${DRC_DEMO_KEEP:-}" = 1 ]; then echo "Services left running: npm run services:stop"; fi

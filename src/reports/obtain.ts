@@ -1,7 +1,9 @@
 import type {DrcConfig} from '../config/types.js'
 import type {ReadSecret} from '../registry/credentials.js'
 
+import {defaultRepositories} from '../analysis/scan.js'
 import {analyseRegistry, type AnalysisOptions, type AnalysisRun} from '../analysis/service.js'
+import {registryBaseUrl} from '../registry/client.js'
 import {buildImageAnalysisReport, IMAGE_ANALYSIS, type ImageAnalysisReport} from './image-analysis.js'
 import {readLatest, writeReport} from './store.js'
 
@@ -80,6 +82,22 @@ export async function scanWithProgress(
 }
 
 /**
+ * A fresh report is only an answer for the registry and repositories it scanned: after the configuration points
+ * elsewhere (another registry, other repositories, --all-repositories), it must not be reused.
+ */
+export function describesScanOf(
+  report: Pick<ImageAnalysisReport, 'registry_url' | 'repositories'>,
+  config: DrcConfig,
+  allRepositories = false,
+): boolean {
+  if (allRepositories) return false
+  if (report.registry_url !== registryBaseUrl(config.registry.url, config.registry.insecure)) return false
+  const wanted = defaultRepositories(config.registry.repository, config.registry.scan_repositories).sort()
+  const scanned = report.repositories.map((r) => r.repository).sort()
+  return wanted.length === scanned.length && wanted.every((r, i) => r === scanned[i])
+}
+
+/**
  * The image analysis: the latest report when it is fresh (and not --generate-reports), else a new scan, written
  * as a new timestamped report. A scan that fails throws before anything is written.
  */
@@ -89,7 +107,7 @@ export async function obtainImageAnalysis(config: DrcConfig, opts: ObtainOptions
       maxAgeHours: opts.maxAgeHours,
       schemaVersion: IMAGE_ANALYSIS.version,
     })
-    if (latest?.fresh) {
+    if (latest?.fresh && describesScanOf(latest.envelope.data, config, opts.allRepositories)) {
       return {generatedAt: latest.envelope.generated_at, path: latest.path, report: latest.envelope.data, reused: true}
     }
   }
