@@ -14,19 +14,19 @@ export default [
     rules: {
       // Configuration keys keep the predecessor's snake_case YAML names (config.yaml stays valid).
       camelcase: ['error', {properties: 'never'}],
+      'n/no-process-exit': 'off',
       // Operators read our errors; we keep explicit `null` where Mongo documents carry it.
       'unicorn/no-null': 'off',
-      'n/no-process-exit': 'off',
       'unicorn/no-process-exit': 'off',
     },
   },
   {
     files: ['test/**/*.ts', 'plugins/*/test/**/*.ts', 'examples/*/test/**/*.ts'],
     rules: {
-      'no-unused-expressions': 'off',
       '@typescript-eslint/no-unused-expressions': 'off',
-      'mocha/no-top-level-hooks': 'off',
       'mocha/no-setup-in-describe': 'off',
+      'mocha/no-top-level-hooks': 'off',
+      'no-unused-expressions': 'off',
     },
   },
 ]

@@ -213,7 +213,13 @@ export const KEYS: KeySpec[] = [
     path: 'keycloak.url',
     type: 'string',
   },
-  {default: 'DominoRealm', description: 'Realm of Domino users', env: ['KEYCLOAK_REALM'], path: 'keycloak.realm', type: 'string'},
+  {
+    default: 'DominoRealm',
+    description: 'Realm of Domino users',
+    env: ['KEYCLOAK_REALM'],
+    path: 'keycloak.realm',
+    type: 'string',
+  },
   {default: 'master', description: 'Realm the admin logs in to', path: 'keycloak.admin_realm', type: 'string'},
   {
     default: 'keycloak',

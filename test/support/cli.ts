@@ -17,11 +17,18 @@ export interface CliResult {
 /** oclif keeps linked plugins in its data dir: give each test its own, so nothing leaks between tests or into ~. */
 export function isolatedOclifEnv(): Record<string, string> {
   const dir = mkdtempSync(path.join(tmpdir(), 'drc-oclif-'))
-  return {DRC_CACHE_DIR: path.join(dir, 'cache'), DRC_CONFIG_DIR: path.join(dir, 'config'), DRC_DATA_DIR: path.join(dir, 'data')}
+  return {
+    DRC_CACHE_DIR: path.join(dir, 'cache'),
+    DRC_CONFIG_DIR: path.join(dir, 'config'),
+    DRC_DATA_DIR: path.join(dir, 'data'),
+  }
 }
 
 /** Runs the real binary (bin/run.js over dist/) in a child process, the way an operator does. */
-export function runCli(args: string[], opts: {cwd?: string; env?: Record<string, string | undefined>; timeout?: number} = {}): CliResult {
+export function runCli(
+  args: string[],
+  opts: {cwd?: string; env?: Record<string, string | undefined>; timeout?: number} = {},
+): CliResult {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     cwd: opts.cwd ?? REPO_ROOT,
     encoding: 'utf8',
