@@ -13,12 +13,16 @@ if (!servicesFile || !factsFile) {
 const services = JSON.parse(readFileSync(servicesFile, 'utf8')) as {
   keycloak?: {adminPassword: string; adminUser: string; realm?: string; url: string}
 }
-const facts = JSON.parse(readFileSync(factsFile, 'utf8')) as {keycloakUsers: Array<{enabled: boolean; id: string; login: string}>}
+const facts = JSON.parse(readFileSync(factsFile, 'utf8')) as {
+  keycloakUsers: Array<{enabled: boolean; id: string; login: string}>
+}
 if (services.keycloak) {
   await seedKeycloak(
     services.keycloak,
     facts.keycloakUsers.map((u) => ({dominoUserId: u.id, enabled: u.enabled, username: u.login})),
     services.keycloak.realm,
   )
-  console.log(`seeded ${facts.keycloakUsers.length} Keycloak users (${facts.keycloakUsers.filter((u) => !u.enabled).length} disabled)`)
+  console.log(
+    `seeded ${facts.keycloakUsers.length} Keycloak users (${facts.keycloakUsers.filter((u) => !u.enabled).length} disabled)`,
+  )
 } else console.log('Keycloak is not running in the sandbox: skipped')
