@@ -4,6 +4,7 @@
  *   --tags N (default 5000), --concurrency N (default 8), --only <section>
  */
 import {benchRegistryScan, type BenchRow} from '../bench/registry-scan.js'
+import {benchUsage, usageBenchRows} from '../bench/usage.js'
 import {startRegistry} from '../test/support/registry.js'
 
 export interface BenchSection {
@@ -26,6 +27,13 @@ export const SECTIONS: BenchSection[] = [
       } finally {
         await reg.stop()
       }
+    },
+  },
+  {
+    // Sizes: BENCH_USAGE_RUNS (comma-separated run counts; default 200000,50000 over 20,000 revisions).
+    name: 'usage graph',
+    async run() {
+      return usageBenchRows(await benchUsage({log() {}}))
     },
   },
 ]

@@ -6,8 +6,11 @@ import type {AnalysisStats} from '../analysis/service.js'
 import {BaseCommand} from '../lib/base-command.js'
 import {humanBytes, table} from '../reports/format.js'
 import {IMAGE_ANALYSIS, type ImageEntry} from '../reports/image-analysis.js'
-import {obtainImageAnalysis} from '../reports/obtain.js'
 import {writeReport} from '../reports/store.js'
+import {obtainAnalysisGraph, type StatusBytes, type TagUsageSummary, tagUsageSummary} from '../usage/join.js'
+import {obtainUsage} from '../usage/service.js'
+
+const cell = (p: StatusBytes): string => `${p.tags} (${humanBytes(p.bytes)})`
 
 export interface ReportsResult {
   generated_at: string
@@ -17,16 +20,20 @@ export interface ReportsResult {
   reused: boolean
   scan: AnalysisStats | null
   summary: SummaryStats
-  /** JOIN POINT: the tag usage summary from the usage graph (src/usage) goes here; null until it is wired. */
-  usage: null
+  /** Tag usage from MongoDB joined with the blob graph: used / unused / unknown per repository, top owners. */
+  usage: TagUsageSummary
 }
 
 export default class Reports extends BaseCommand<typeof Reports> {
   static description = `Analyse the registry: every image of <repository>/environment and <repository>/model (or the
-configured registry.scan_repositories), its total size, what deleting it alone would free, and how layers are shared.
+configured registry.scan_repositories), its total size, what deleting it alone would free, and how layers are shared;
+joined with MongoDB usage: per repository, how many tags are used, unused or unknown to MongoDB, their bytes, what
+deleting every unused tag would free (shared layers counted once), and the owners using the most space.
 
-A report younger than --max-age-hours is reused unless --generate-reports is given. Reports are written to
-analysis.output_dir as image-analysis-<UTC timestamp>.json, with image-analysis-latest.json pointing at the newest.`
+Reports younger than --max-age-hours (the image analysis and the MongoDB usage report) are reused unless
+--generate-reports is given. They are written to analysis.output_dir as image-analysis-<UTC timestamp>.json and
+mongodb_usage_report-<UTC timestamp>.json, each with a -latest.json pointer to the newest. If MongoDB cannot be
+read the command fails naming the source, before scanning.`
   static examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --generate-reports --json',
@@ -40,17 +47,30 @@ analysis.output_dir as image-analysis-<UTC timestamp>.json, with image-analysis-
       description: 'A report older than this is stale and regenerated.',
       min: 0,
     }),
-    output: Flags.string({description: 'Also write the report to exactly this path.'}),
-    top: Flags.integer({default: 10, description: 'Largest images to list in the human output.', min: 0}),
+    output: Flags.string({description: 'Also write the image analysis report to exactly this path.'}),
+    top: Flags.integer({default: 10, description: 'Largest images and owners to list.', min: 0}),
+    'unused-since-days': Flags.integer({
+      description: 'Run and workspace usage older than this many days no longer counts as use.',
+      min: 1,
+    }),
   }
   static summary = 'Analyse registry images, shared layers and reclaimable space.'
 
   async run(): Promise<ReportsResult> {
     const config = await this.loadDrcConfig()
-    const got = await obtainImageAnalysis(config, {
+    const generate = this.flags['generate-reports']
+    const maxAgeHours = this.flags['max-age-hours']
+    const rules = {
+      gracePeriodDays: config.usage.grace_period_days,
+      now: new Date(),
+      unusedSinceDays: this.flags['unused-since-days'],
+    }
+    // MongoDB first: if a usage source cannot be read, fail before a long scan and before any report is written.
+    const usage = await obtainUsage(config, {generate, maxAgeHours, rules})
+    const {analysis: got, graph} = await obtainAnalysisGraph(config, {
       allRepositories: this.flags['all-repositories'],
-      generate: this.flags['generate-reports'],
-      maxAgeHours: this.flags['max-age-hours'],
+      generate,
+      maxAgeHours,
       quiet: this.jsonEnabled(),
     })
     if (this.flags.output)
@@ -58,7 +78,6 @@ analysis.output_dir as image-analysis-<UTC timestamp>.json, with image-analysis-
         output: this.flags.output,
         schemaVersion: IMAGE_ANALYSIS.version,
       })
-    // JOIN POINT: once the usage graph exists, load it here and attach the tag usage summary (in use / unused per tag).
     const result: ReportsResult = {
       generated_at: got.generatedAt,
       images: got.report.images,
@@ -67,7 +86,10 @@ analysis.output_dir as image-analysis-<UTC timestamp>.json, with image-analysis-
       reused: got.reused,
       scan: got.reused ? null : got.report.scan,
       summary: got.report.summary,
-      usage: null,
+      usage: tagUsageSummary(usage.graph, graph, rules, {
+        report: {generated_at: usage.generatedAt, path: usage.path, reused: usage.reused},
+        top: this.flags.top,
+      }),
     }
     if (!this.jsonEnabled()) this.print(result)
     return result
@@ -85,15 +107,51 @@ analysis.output_dir as image-analysis-<UTC timestamp>.json, with image-analysis-
     )
     this.log(`Average layers per image: ${s.avg_layers_per_image}   Average layer ref count: ${s.avg_ref_count}`)
     const top = r.images.slice(0, this.flags.top)
-    if (top.length === 0) return
+    if (top.length > 0) {
+      this.log('')
+      this.log(
+        table(top, [
+          {header: 'IMAGE', value: (i) => `${i.repository}:${i.tags.join(',')}`},
+          {align: 'right', header: 'TOTAL', value: (i) => humanBytes(i.total_bytes)},
+          {align: 'right', header: 'UNIQUE', value: (i) => humanBytes(i.unique_bytes)},
+          {align: 'right', header: 'SHARED', value: (i) => humanBytes(i.shared_bytes)},
+          {align: 'right', header: 'LAYERS', value: (i) => i.layers},
+        ]),
+      )
+    }
+
+    this.printUsage(r.usage)
+  }
+
+  private printUsage(u: TagUsageSummary): void {
+    const age = u.rules.unused_since_days === null ? '' : `, unused for ${u.rules.unused_since_days} days`
     this.log('')
     this.log(
-      table(top, [
-        {header: 'IMAGE', value: (i) => `${i.repository}:${i.tags.join(',')}`},
-        {align: 'right', header: 'TOTAL', value: (i) => humanBytes(i.total_bytes)},
-        {align: 'right', header: 'UNIQUE', value: (i) => humanBytes(i.unique_bytes)},
-        {align: 'right', header: 'SHARED', value: (i) => humanBytes(i.shared_bytes)},
-        {align: 'right', header: 'LAYERS', value: (i) => i.layers},
+      `Tag usage (MongoDB usage report ${u.usage_report.reused ? 'reused' : 'written'}: ${u.usage_report.path}; grace period ${u.rules.grace_period_days} days${age})`,
+    )
+    const rows = [...u.repositories, {...u.total, image_type: null, repository: 'TOTAL'}]
+    this.log(
+      table(rows, [
+        {header: 'REPOSITORY', value: (x) => x.repository},
+        {align: 'right', header: 'TAGS', value: (x) => x.tags},
+        {align: 'right', header: 'USED', value: (x) => cell(x.used)},
+        {align: 'right', header: 'UNUSED', value: (x) => cell(x.unused)},
+        {align: 'right', header: 'FREED IF UNUSED DELETED', value: (x) => humanBytes(x.unused.freed_bytes)},
+        {align: 'right', header: 'UNKNOWN TO MONGODB', value: (x) => cell(x.unknown)},
+      ]),
+    )
+    if (u.total.unknown.tags > 0)
+      this.log(`${u.total.unknown.tags} tag(s) are unknown to MongoDB: never counted as unused; check them by hand.`)
+    if (u.top_users.length === 0) return
+    this.log('')
+    this.log('Top users of space:')
+    this.log(
+      table(u.top_users, [
+        {header: 'OWNER', value: (o) => o.owner},
+        {header: 'NAME', value: (o) => o.user_name ?? ''},
+        {align: 'right', header: 'IMAGES', value: (o) => o.images},
+        {align: 'right', header: 'TOTAL', value: (o) => humanBytes(o.total_bytes)},
+        {align: 'right', header: 'FREED IF ALL DELETED', value: (o) => humanBytes(o.freed_bytes)},
       ]),
     )
   }

@@ -355,7 +355,8 @@ export async function buildUsageGraph(db: import('mongodb').Db, opts: BuildOptio
         imageType: 'environment',
         matchKey: r.tag,
         name: env?.name,
-        owner: owner(r.authorId ?? env?.ownerId ?? null),
+        // The environment's owner owns its images (user-size, domain-spec §3.4); the author only when it is gone.
+        owner: owner(env?.ownerId ?? r.authorId),
         repository: r.repository,
         revisionId: revId,
         sources: [],
@@ -431,6 +432,7 @@ export async function buildUsageGraph(db: import('mongodb').Db, opts: BuildOptio
     const running = refs?.running || (typeof w.state === 'string' && RUNNING.test(w.state))
     const lastUsed = running ? now : parseTimestamp(w.stateUpdatedAt)
     const base = {id: wsId, kind: 'workspace' as const, lastUsed, name: w.name, ownerId: hexOf(w.ownerId) ?? undefined}
+    // eslint-disable-next-line unicorn/consistent-function-scoping -- closes over this workspace's `base`
     const use = (rev: null | string, usageType: WorkspaceUsageType) => add(rev, {...base, usageType})
     const tpl = w.configTemplate ?? {}
     use(resolve(hexOf(tpl.environmentId), parseRevisionSpec(tpl.environmentRevisionSpec)), 'environment')
@@ -525,7 +527,9 @@ export async function buildUsageGraph(db: import('mongodb').Db, opts: BuildOptio
           modelId: modelId ?? undefined,
           modelVersionId: versionId,
           name: model?.name,
-          owner: owner(hexOf(v.metadata?.createdBy) ?? modelOwner(model)),
+          // The model's Owner collaborator (else its creator) owns every version's image; the version's
+          // creator only when the model document is gone.
+          owner: owner(modelOwner(model) ?? hexOf(v.metadata?.createdBy)),
           repository: typeof image.repository === 'string' ? image.repository : '',
           sources: [],
           tag: image.tag,
@@ -546,6 +550,7 @@ export async function buildUsageGraph(db: import('mongodb').Db, opts: BuildOptio
 
   const ownerIds = [...owners.keys()]
   for (let i = 0; i < ownerIds.length; i += 1000) {
+    // eslint-disable-next-line no-await-in-loop -- one chunk of ids at a time keeps each $in query bounded
     for await (const d of reader.find(
       'users',
       {_id: anyOf(ownerIds.slice(i, i + 1000))},

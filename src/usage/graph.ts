@@ -22,7 +22,10 @@ export class UsageGraph {
     return this.data.builtAt
   }
 
-  /** Every known tag usage (environment first, then model). */
+  /**
+   * Every known tag usage (environment first, then model).
+   * @yields one TagUsage per environment revision tag, then per model version
+   */
   *all(): Iterable<TagUsage> {
     yield* this.data.environments.values()
     yield* this.data.models.values()

@@ -66,7 +66,10 @@ export class UsageReader {
     private readonly onDocument?: (collection: string, count: number) => Promise<void> | void,
   ) {}
 
-  /** Runs an aggregation (FerretDB-compatible stages only) and streams its results. */
+  /**
+   * Runs an aggregation (FerretDB-compatible stages only) and streams its results.
+   * @yields each result document; a failure is rethrown as UsageSourceError naming the collection
+   */
   async *aggregate(name: CollectionName, pipeline: Document[]): AsyncGenerator<Document> {
     if (!this.has(name)) return
     yield* this.guard(name, this.db.collection(name).aggregate(pipeline, {allowDiskUse: true, batchSize: BATCH}))
@@ -74,6 +77,8 @@ export class UsageReader {
 
   async *find(name: CollectionName, filter: Document, projection: Document): AsyncGenerator<Document> {
     if (!this.has(name)) return
+    // A MongoDB collection's find, not Array#find (the unicorn rules cannot tell them apart).
+    // eslint-disable-next-line unicorn/no-array-callback-reference, unicorn/no-array-method-this-argument
     yield* this.guard(name, this.db.collection(name).find(filter as Filter<Document>, {batchSize: BATCH, projection}))
   }
 

@@ -1,17 +1,24 @@
-import {mkdir, rename, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
-import type {UsageGraph} from './graph.js'
+import type {DrcConfig} from '../config/types.js'
 import type {SourceStatus} from './reader.js'
-import type {ImageType, Owner, UsageRules, UsageSource} from './types.js'
+import type {ImageType, Owner, TagUsage, UsageRules, UsageSource} from './types.js'
+
+import {UsageGraph} from './graph.js'
+
+/** Schema version of the usage report's `data` (the envelope of src/reports/store.ts carries name and version). */
+export const USAGE_REPORT_VERSION = 1
 
 export interface TagUsageRecord {
   archived: boolean
   createdAt: null | string
   environmentId?: string
   imageType: ImageType
+  /** Verdict under the report's `rules`; readers with other rules re-evaluate from `sources` and `createdAt`. */
   inUse: boolean
   lastUsed: null | string
+  /** The lookup key (environment: the tag; model: `<modelId>-vN`), so a reader can rebuild the graph. */
+  matchKey: string
   modelId?: string
   modelVersionId?: string
   name?: string
@@ -24,19 +31,28 @@ export interface TagUsageRecord {
   tag: string
 }
 
+/** `data` of the usage report. The builder refuses on any unreadable source, so a written report is complete. */
 export interface UsageReport {
-  /** False would mean a source was skipped; the builder refuses instead, so a written report is always complete. */
-  complete: true
+  /** When MongoDB was read (UTC); running workspaces count as used at this instant. */
+  builtAt: string
   database: string
-  generatedAt: string
   rules: {gracePeriodDays: number; now: string; unusedSinceDays: null | number}
-  schema: 'drc.usage-report/v1'
   sources: SourceStatus[]
   summary: {environmentTags: number; inUse: number; modelTags: number; unused: number}
   tags: TagUsageRecord[]
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null)
+const date = (s: null | string) => (s ? new Date(s) : null)
+
+/**
+ * The report name: the stem of `reports.mongodb_usage` (default `mongodb_usage_report`), so files are
+ * `<stem>-<UTC timestamp>.json` with `<stem>-latest.json` pointing at the newest.
+ */
+export function usageReportName(config: Pick<DrcConfig, 'reports'>): string {
+  const file = path.basename(config.reports.mongodb_usage)
+  return file.endsWith('.json') ? file.slice(0, -5) : file
+}
 
 /** The usage report: every known tag with its users, reasons and verdict under `rules`. */
 export function usageReport(graph: UsageGraph, rules: UsageRules, database: string): UsageReport {
@@ -50,6 +66,7 @@ export function usageReport(graph: UsageGraph, rules: UsageRules, database: stri
       imageType: u.imageType,
       inUse: v.inUse,
       lastUsed: iso(v.lastUsed),
+      matchKey: u.matchKey,
       modelId: u.modelId,
       modelVersionId: u.modelVersionId,
       name: u.name,
@@ -65,15 +82,13 @@ export function usageReport(graph: UsageGraph, rules: UsageRules, database: stri
 
   const inUse = tags.filter((t) => t.inUse).length
   return {
-    complete: true,
+    builtAt: graph.builtAt.toISOString(),
     database,
-    generatedAt: graph.builtAt.toISOString(),
     rules: {
       gracePeriodDays: rules.gracePeriodDays,
       now: rules.now.toISOString(),
       unusedSinceDays: rules.unusedSinceDays ?? null,
     },
-    schema: 'drc.usage-report/v1',
     sources: graph.data.sources,
     summary: {
       environmentTags: tags.filter((t) => t.imageType === 'environment').length,
@@ -85,35 +100,32 @@ export function usageReport(graph: UsageGraph, rules: UsageRules, database: stri
   }
 }
 
-/** `YYYY-MM-DD-HH-MM-SS` in UTC (the predecessor used local time; domain-spec §6.3 #32). */
-export function utcStamp(d: Date): string {
-  return d.toISOString().slice(0, 19).replaceAll(/[:T]/g, '-')
-}
-
 /**
- * Writes `<dir>/<stem>-<UTC ts>.json` and refreshes `<dir>/<stem>.json` as the latest copy, each atomically.
- * Interim: src/reports/ (timestamped files, latest pointer, freshness) is being written elsewhere; when it
- * lands, this function should delegate to it.
+ * The usage graph a report was made from: every tag with its sources and creation time, so a reused report is
+ * evaluated under the caller's rules (not the ones it was written with) through the same predicate.
  */
-export async function writeJsonReport(
-  dir: string,
-  fileName: string,
-  data: unknown,
-  at: Date,
-): Promise<{latest: string; path: string}> {
-  await mkdir(dir, {recursive: true})
-  const ext = path.extname(fileName) || '.json'
-  const stem = path.basename(fileName, ext)
-  const text = `${JSON.stringify(data, null, 2)}\n`
-  const stamped = path.join(dir, `${stem}-${utcStamp(at)}${ext}`)
-  const latest = path.join(dir, `${stem}${ext}`)
-  for (const target of [stamped, latest]) {
-    const tmp = `${target}.tmp-${process.pid}`
-    // eslint-disable-next-line no-await-in-loop -- sequential on purpose (order, bounded memory)
-    await writeFile(tmp, text)
-    // eslint-disable-next-line no-await-in-loop -- sequential on purpose (order, bounded memory)
-    await rename(tmp, target)
+export function graphFromReport(report: UsageReport): UsageGraph {
+  const environments = new Map<string, TagUsage>()
+  const models = new Map<string, TagUsage>()
+  for (const t of report.tags) {
+    const usage: TagUsage = {
+      archived: t.archived,
+      createdAt: date(t.createdAt),
+      environmentId: t.environmentId,
+      imageType: t.imageType,
+      matchKey: t.matchKey,
+      modelId: t.modelId,
+      modelVersionId: t.modelVersionId,
+      name: t.name,
+      owner: t.owner,
+      repository: t.repository,
+      revisionId: t.revisionId,
+      sources: t.sources.map((s) => ({...s, lastUsed: date(s.lastUsed)})),
+      tag: t.tag,
+    }
+    if (t.imageType === 'environment') environments.set(t.matchKey, usage)
+    else models.set(t.matchKey, usage)
   }
 
-  return {latest, path: stamped}
+  return new UsageGraph({builtAt: new Date(report.builtAt), environments, models, sources: report.sources})
 }

@@ -1,18 +1,78 @@
 import {runCommand} from '@oclif/test'
 import {expect} from 'chai'
+import {type Document, MongoClient, ObjectId} from 'mongodb'
 import {mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
 import type {ImageSizeResult} from '../../src/commands/report/image-size.js'
+import type {UserSizeResult} from '../../src/commands/report/user-size.js'
 import type {ReportsResult} from '../../src/commands/reports.js'
 
 import {pushImages} from '../fixtures/push-images.js'
 import {testClient} from '../registry/helpers.js'
 import {startFaultProxy} from '../support/fault-proxy.js'
+import {services} from '../support/harness.js'
 import {type RegistryHandle, startRegistry} from '../support/registry.js'
 
-describe('drc reports / report image-size / report user-size (real registry)', () => {
+const DB = 'reports_command_test'
+const BROKEN_DB = 'reports_command_broken'
+const oid = (n: number) => ObjectId.createFromHexString(`5f000000${String(n).padStart(16, '0')}`)
+const [ALICE, BOB, ENV, R1, R2, MODEL] = [1, 2, 3, 4, 5, 6].map((n) => oid(n))
+
+/**
+ * MongoDB for the pushed images: e1 is the active revision (used), e2 an old revision (unused), e2b (same digest
+ * as e2) is unknown to MongoDB, and m1 belongs to an archived model (unused). alice owns the environment, bob the model.
+ */
+const COLLECTIONS: Record<string, Document[]> = {
+  environment_revisions: [
+    {_id: R1, environmentId: ENV, metadata: {dockerImageName: {repository: 'acme/environment', tag: 'e1'}}},
+    {_id: R2, environmentId: ENV, metadata: {dockerImageName: {repository: 'acme/environment', tag: 'e2'}}},
+  ],
+  environments_v2: [{_id: ENV, activeRevisionId: R1, isArchived: false, name: 'env', ownerId: ALICE}],
+  model_versions: [
+    {
+      _id: oid(7),
+      environmentRevisionId: R1,
+      metadata: {builds: [{slug: {image: {repository: 'acme/model', tag: 'm1'}}}], createdBy: BOB},
+      modelId: {value: MODEL},
+    },
+  ],
+  models: [{_id: MODEL, collaboratorSettings: [{collaboratorId: BOB, role: 'Owner'}], isArchived: true, name: 'm'}],
+  projects: [],
+  runs: [],
+  scheduler_jobs: [],
+  users: [
+    {_id: ALICE, fullName: 'Alice', loginId: {id: 'alice'}},
+    {_id: BOB, fullName: 'Bob', loginId: {id: 'bob'}},
+  ],
+  workspace: [],
+  workspace_session: [],
+}
+
+async function seed(uri: string): Promise<void> {
+  const client = new MongoClient(uri)
+  await client.connect()
+  try {
+    for (const name of [DB, BROKEN_DB]) {
+      const db = client.db(name)
+      // eslint-disable-next-line no-await-in-loop -- two small databases, one after the other
+      await db.dropDatabase()
+      for (const [coll, docs] of Object.entries(COLLECTIONS)) {
+        // The broken database lacks a required source.
+        if (name === BROKEN_DB && coll === 'workspace') continue
+        // eslint-disable-next-line no-await-in-loop -- collection by collection
+        await db.createCollection(coll)
+        // eslint-disable-next-line no-await-in-loop -- collection by collection
+        if (docs.length > 0) await db.collection(coll).insertMany(docs)
+      }
+    }
+  } finally {
+    await client.close()
+  }
+}
+
+describe('drc reports / report image-size / report user-size (real registry + MongoDB)', () => {
   let reg: RegistryHandle
   let dir: string
   const saved: Record<string, string | undefined> = {}
@@ -57,7 +117,16 @@ describe('drc reports / report image-size / report user-size (real registry)', (
     const configFile = path.join(dir, 'drc.config.yaml')
     // Fast retries so the dead-registry case fails in well under a second.
     writeFileSync(configFile, 'retry:\n  initial_delay: 0.05\n  max_delay: 0.1\n  max_retries: 1\n')
-    setEnv({CONFIG_FILE: configFile, OUTPUT_DIR: dir, REGISTRY_URL: reg.url, REPOSITORY: 'acme'})
+    const mongoUri = services().mongo.uri
+    await seed(mongoUri)
+    setEnv({
+      CONFIG_FILE: configFile,
+      DRC_MONGO_URI: mongoUri,
+      MONGODB_DB: DB,
+      OUTPUT_DIR: dir,
+      REGISTRY_URL: reg.url,
+      REPOSITORY: 'acme',
+    })
   })
 
   after(async () => {
@@ -81,7 +150,61 @@ describe('drc reports / report image-size / report user-size (real registry)', (
     expect(r.scan?.cache_hits).to.equal(0)
     expect(path.basename(r.path)).to.match(/^image-analysis-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ\.json$/)
     expect(readlinkSync(path.join(dir, 'image-analysis-latest.json'))).to.equal(path.basename(r.path))
-    expect(r.usage).to.equal(null)
+    expect(readlinkSync(path.join(dir, 'mongodb_usage_report-latest.json'))).to.equal(
+      path.basename(r.usage.usage_report.path),
+    )
+  })
+
+  it('joins MongoDB usage: used / unused / unknown per repository, freed bytes and top owners', async () => {
+    const r = JSON.parse((await runCommand(['reports', '--json'])).stdout) as ReportsResult
+    const image = (tag: string) => r.images.find((i) => i.tags.includes(tag))!
+    const [env, model] = r.usage.repositories
+    expect(env).to.deep.include({image_type: 'environment', repository: 'acme/environment', tags: 3})
+    expect(env.used).to.deep.equal({bytes: image('e1').total_bytes, tags: 1})
+    // e2 is unused, but its digest also carries e2b, which MongoDB does not know: unknown is never unused,
+    // so deleting the unused tags of this repository frees nothing.
+    expect(env.unused).to.deep.equal({bytes: image('e2').total_bytes, freed_bytes: 0, kept_by_other_tags: 1, tags: 1})
+    expect(env.unknown).to.deep.equal({bytes: image('e2b').total_bytes, tags: 1})
+    expect(model).to.deep.include({image_type: 'model', repository: 'acme/model', tags: 1})
+    expect(model.unused).to.deep.equal({
+      bytes: image('m1').total_bytes,
+      freed_bytes: image('m1').unique_bytes,
+      kept_by_other_tags: 0,
+      tags: 1,
+    })
+    expect(model.unused.freed_bytes)
+      .to.be.greaterThan(8192)
+      .and.lessThan(8192 + 4096)
+    expect(r.usage.total).to.deep.include({tags: 4})
+    expect(r.usage.total.unused.freed_bytes).to.equal(image('m1').unique_bytes)
+    expect(r.usage.top_users.map((u) => [u.owner, u.user_name, u.images, u.total_bytes])).to.deep.equal([
+      ['bob', 'Bob', 1, image('m1').total_bytes],
+      ['alice', 'Alice', 2, image('e1').total_bytes + image('e2').total_bytes],
+    ])
+    // Reused reports (image analysis from the manifest cache, usage report from disk) give the same answer.
+    expect(r.reused).to.equal(true)
+    expect(r.usage.usage_report.reused).to.equal(true)
+  })
+
+  it('prints the tag usage table in the human output', async () => {
+    const {stdout} = await runCommand(['reports'])
+    expect(stdout).to.match(/acme\/environment\s+3\s+1 \(.+\)\s+1 \(.+\)\s+0B\s+1 \(.+\)/)
+    expect(stdout).to.contain('1 tag(s) are unknown to MongoDB')
+    expect(stdout).to.match(/Top users of space:\n.*\n.*\nbob\s+Bob\s+1/)
+  })
+
+  it('fails naming the MongoDB source it cannot read, before scanning, and writes no report', async () => {
+    const before = readdirSync(dir).sort()
+    process.env.MONGODB_DB = BROKEN_DB
+    try {
+      const {error, stderr} = await runCommand(['reports', '--generate-reports'])
+      expect(error?.oclif?.exit).to.equal(1)
+      expect(stderr).to.match(/usage source 'workspace' cannot be read: the collection does not exist/)
+    } finally {
+      process.env.MONGODB_DB = DB
+    }
+
+    expect(readdirSync(dir).sort()).to.deep.equal(before)
   })
 
   it('reuses a fresh report, and a warm rescan needs one HEAD per tag', async () => {
@@ -103,10 +226,24 @@ describe('drc reports / report image-size / report user-size (real registry)', (
     expect(alias.stdout).to.match(/acme\/model:m1\s+12\.\d+KiB\s+8\.\d+KiB/)
   })
 
-  it('user-size refuses clearly until owners come from MongoDB', async () => {
-    const {error, stderr} = await runCommand(['report', 'user-size'])
-    expect(error?.oclif?.exit).to.equal(1)
-    expect(stderr).to.contain('owners from MongoDB')
+  it('user-size (and its predecessor alias) sums space per owner from MongoDB', async () => {
+    const r = JSON.parse((await runCommand(['report', 'user-size', '--json'])).stdout) as UserSizeResult
+    const analysis = JSON.parse((await runCommand(['reports', '--json'])).stdout) as ReportsResult
+    const image = (tag: string) => analysis.images.find((i) => i.tags.includes(tag))!
+    expect(r.owners.map((o) => [o.owner, o.images, o.tags, o.total_bytes, o.freed_bytes])).to.deep.equal([
+      ['bob', 1, 1, image('m1').total_bytes, image('m1').unique_bytes],
+      // alice's two images share the base layer with bob's: only their own layers, configs and manifests go.
+      [
+        'alice',
+        2,
+        3,
+        image('e1').total_bytes + image('e2').total_bytes,
+        image('e1').unique_bytes + image('e2').unique_bytes,
+      ],
+    ])
+    expect(path.basename(r.path)).to.match(/^user-size-report-.*Z\.json$/)
+    const alias = await runCommand(['user_size_report'])
+    expect(alias.stdout).to.match(/bob\s+Bob\s+1\s+12\.\d+KiB/)
   })
 
   it('a registry that dies mid-scan fails naming the tag and marks no report complete', async () => {

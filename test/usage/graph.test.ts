@@ -6,9 +6,10 @@ import type {SourceKind, UsageRules} from '../../src/usage/types.js'
 
 import {buildUsageGraph} from '../../src/usage/build.js'
 import {isInUse} from '../../src/usage/live.js'
+import {graphFromReport, type UsageReport, usageReport} from '../../src/usage/report.js'
 import {factsOf, generateDataset} from '../fixtures/dataset.js'
 import {seedMongo} from '../fixtures/seed-mongo.js'
-import {type MongoHandle, startMongo} from '../support/ferretdb.js'
+import {services} from '../support/harness.js'
 
 const NOW = new Date('2026-03-01T12:00:00Z')
 const DB = 'usage_graph_test'
@@ -28,7 +29,6 @@ describe('usage graph against FerretDB with the fixture dataset', function () {
   })
   const facts = factsOf(dataset)
   const s = facts.scenarios
-  let mongo: MongoHandle
   let client: MongoClient
   let db: Db
   let graph: UsageGraph
@@ -36,11 +36,13 @@ describe('usage graph against FerretDB with the fixture dataset', function () {
   const kinds = (imageType: 'environment' | 'model', tag: string): SourceKind[] =>
     [...new Set(graph.lookup(imageType, tag)?.sources.map((x) => x.kind))].sort()
   const inUse = (tag: string, over: Partial<UsageRules> = {}) => graph.evaluate('environment', tag, rules(over)).inUse
+  const last = (tag: string) => graph.evaluate('environment', tag, rules()).lastUsed?.getTime()
 
   before(async () => {
-    mongo = await startMongo()
-    await seedMongo(mongo.uri, DB, dataset)
-    client = new MongoClient(mongo.uri)
+    // The shared harness server, with this suite's own database.
+    const {uri} = services().mongo
+    await seedMongo(uri, DB, dataset)
+    client = new MongoClient(uri)
     await client.connect()
     db = client.db(DB)
     graph = await buildUsageGraph(db, {now: NOW})
@@ -48,7 +50,6 @@ describe('usage graph against FerretDB with the fixture dataset', function () {
 
   after(async () => {
     await client?.close()
-    await mongo?.stop()
   })
 
   it('plants every scenario (the dataset is big enough)', () => {
@@ -141,7 +142,6 @@ describe('usage graph against FerretDB with the fixture dataset', function () {
   })
 
   it('reads ISO strings with an offset, naive ISO strings and epoch milliseconds as UTC', () => {
-    const last = (tag: string) => graph.evaluate('environment', tag, rules()).lastUsed?.getTime()
     expect(last(s.isoOffsetRun!)).to.equal(NOW.getTime() - 10 * DAY)
     expect(last(s.epochRun!)).to.equal(NOW.getTime() - 10 * DAY)
     expect(NOW.getTime() - last(s.naiveIsoRun!)!).to.be.closeTo(39.9 * DAY, 1000)
@@ -161,6 +161,31 @@ describe('usage graph against FerretDB with the fixture dataset', function () {
     expect(graph.evaluate('environment', s.recentRun!, rules()).summary).to.equal('1 execution in MongoDB')
   })
 
+  it('rebuilds the same graph from a written usage report, so a reused report is judged under new rules', () => {
+    // Through JSON on purpose: that is what the report file holds (structuredClone would keep non-JSON values).
+    // eslint-disable-next-line unicorn/prefer-structured-clone
+    const written = JSON.parse(JSON.stringify(usageReport(graph, rules(), DB))) as UsageReport
+    const again = graphFromReport(written)
+    const tags = [...graph.all()]
+    expect([...again.all()].length).to.equal(tags.length)
+    for (const over of [{}, {unusedSinceDays: 30}, {gracePeriodDays: 0, unusedSinceDays: 1}]) {
+      for (const u of tags) {
+        const a = graph.evaluate(u.imageType, u.tag, rules(over))
+        const b = again.evaluate(u.imageType, u.tag, rules(over))
+        expect([b.inUse, b.reasons, b.lastUsed], `${u.tag} ${JSON.stringify(over)}`).to.deep.equal([
+          a.inUse,
+          a.reasons,
+          a.lastUsed,
+        ])
+      }
+    }
+
+    // Registry model tags still resolve through the stored `<modelId>-vN` prefix.
+    for (const {registryTag, storedTag} of facts.modelPrefixStored) {
+      expect(again.lookup('model', registryTag)?.tag).to.equal(storedTag)
+    }
+  })
+
   it('answers a single-tag live re-check with targeted queries, agreeing with the full graph', async () => {
     const envTags = [
       ...Object.values(s),
@@ -169,6 +194,7 @@ describe('usage graph against FerretDB with the fixture dataset', function () {
     ]
     for (const tag of envTags) {
       for (const over of [{}, {unusedSinceDays: 30}]) {
+        // eslint-disable-next-line no-await-in-loop -- one re-check at a time, as the deletion lifecycle runs them
         const live = await isInUse(db, `environment:${tag}`, rules(over))
         expect(live.inUse, tag).to.equal(graph.evaluate('environment', tag, rules(over)).inUse)
         expect([...new Set(live.usage?.sources.map((x) => x.kind))].sort(), tag).to.deep.equal(
@@ -178,6 +204,7 @@ describe('usage graph against FerretDB with the fixture dataset', function () {
     }
 
     for (const tag of Object.keys(facts.modelTagUsage).slice(0, 6)) {
+      // eslint-disable-next-line no-await-in-loop -- one re-check at a time, as the deletion lifecycle runs them
       const live = await isInUse(db, {imageType: 'model', tag}, rules())
       expect(live.inUse, tag).to.equal(graph.evaluate('model', tag, rules()).inUse)
     }

@@ -2,43 +2,68 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/base-command.js'
 import {humanBytes, table} from '../../reports/format.js'
-import {scanWithProgress} from '../../reports/obtain.js'
 import {writeReport} from '../../reports/store.js'
 import {loadImageOwners, type OwnerSize, USER_SIZE, userSizes} from '../../reports/user-size.js'
+import {obtainAnalysisGraph} from '../../usage/join.js'
 
 export interface UserSizeResult {
+  analysis_path: string
   owners: OwnerSize[]
   path: string
+  summary: {total_images: number; total_users: number}
+  usage_report_path: string
 }
 
 export default class ReportUserSize extends BaseCommand<typeof ReportUserSize> {
   static aliases = ['user_size_report']
-  static description = `Registry space per owner: the distinct bytes each owner's images use and what deleting all of
-them would free (layers shared with other owners' images are not counted as freed).
+  static description = `Registry space per owner: the bytes each owner's images use and what deleting all of them
+would free (layers shared with other owners' images are not counted as freed).
 
-Owners come from MongoDB (environment and project owners).`
-  static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json']
+Owners come from MongoDB: an environment image belongs to the environment's owner, a model image to the model's
+Owner collaborator (else its creator). Images MongoDB does not know are listed under (unknown).
+Fresh image analysis and usage reports are reused unless --generate-reports is given.
+Writes user-size-report-<UTC timestamp>.json to analysis.output_dir (or exactly --output).`
+  static examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --generate-reports --json',
+  ]
   static flags = {
+    'generate-reports': Flags.boolean({
+      description: 'Read MongoDB and scan the registry again even if fresh reports exist.',
+    }),
+    'max-age-hours': Flags.integer({
+      default: 24,
+      description: 'Reports older than this are regenerated.',
+      min: 0,
+    }),
     output: Flags.string({description: 'Write the report to exactly this path.'}),
   }
   static summary = 'Registry space per owner.'
 
   async run(): Promise<UserSizeResult> {
     const config = await this.loadDrcConfig()
-    // JOIN POINT: owners from the usage graph (src/usage). Loaded first, so a missing source fails before a scan.
-    const owners = await loadImageOwners()
-    const run = await scanWithProgress(config, {quiet: this.jsonEnabled()})
-    const rows = userSizes(run.graph, owners)
+    const generate = this.flags['generate-reports']
+    const maxAgeHours = this.flags['max-age-hours']
+    // Owners first: a MongoDB failure stops the command before a registry scan.
+    const owners = await loadImageOwners(config, {
+      generate,
+      maxAgeHours,
+      rules: {gracePeriodDays: config.usage.grace_period_days, now: new Date()},
+    })
+    const {analysis, graph} = await obtainAnalysisGraph(config, {generate, maxAgeHours, quiet: this.jsonEnabled()})
+    const rows = userSizes(graph, owners.ownersOf(graph))
+    const summary = {total_images: rows.reduce((n, r) => n + r.images, 0), total_users: rows.length}
     const written = await writeReport(
       config,
       USER_SIZE.name,
-      {owners: rows},
+      {analysis: analysis.path, owners: rows, summary, usage_report: owners.usage.path},
       {output: this.flags.output, schemaVersion: USER_SIZE.version},
     )
     if (!this.jsonEnabled()) {
       this.log(
         table(rows, [
           {header: 'OWNER', value: (r) => r.owner},
+          {header: 'NAME', value: (r) => r.user_name ?? ''},
           {align: 'right', header: 'IMAGES', value: (r) => r.images},
           {align: 'right', header: 'TOTAL', value: (r) => humanBytes(r.total_bytes)},
           {align: 'right', header: 'FREED IF ALL DELETED', value: (r) => humanBytes(r.freed_bytes)},
@@ -47,6 +72,12 @@ Owners come from MongoDB (environment and project owners).`
       this.log(`\nReport: ${written.path}`)
     }
 
-    return {owners: rows, path: written.path}
+    return {
+      analysis_path: analysis.path,
+      owners: rows,
+      path: written.path,
+      summary,
+      usage_report_path: owners.usage.path,
+    }
   }
 }

@@ -2,8 +2,8 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/base-command.js'
 import {type EnvironmentUsage, findEnvironmentUsage} from '../../usage/find.js'
-import {connectMongo} from '../../usage/mongo.js'
 import {parseObjectId} from '../../usage/object-ids.js'
+import {connectUsageDb} from '../../usage/service.js'
 
 export default class UsageFind extends BaseCommand<typeof UsageFind> {
   static aliases = ['find_environment_usage']
@@ -27,18 +27,18 @@ Read-only. Queries only what concerns this environment, with the same rules as t
   async run(): Promise<EnvironmentUsage> {
     const id = parseObjectId(this.args['environment-id'], 'environment id')
     const config = await this.loadDrcConfig()
-    const mongo = await connectMongo(config.mongo)
+    const {client, db} = await connectUsageDb(config)
     try {
       const rules = {
         gracePeriodDays: config.usage.grace_period_days,
         now: new Date(),
         unusedSinceDays: this.flags['unused-since-days'],
       }
-      const result = await findEnvironmentUsage(mongo.db, id, rules)
+      const result = await findEnvironmentUsage(db, id, rules)
       if (!this.jsonEnabled()) this.print(result)
       return result
     } finally {
-      await mongo.close()
+      await client.close()
     }
   }
 

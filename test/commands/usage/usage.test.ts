@@ -1,15 +1,16 @@
 import {runCommand} from '@oclif/test'
 import {expect} from 'chai'
 import {MongoClient} from 'mongodb'
-import {mkdtempSync, readdirSync, readFileSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, readlinkSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
+import type {ReportEnvelope} from '../../../src/reports/store.js'
 import type {UsageReport} from '../../../src/usage/report.js'
 
 import {factsOf, generateDataset} from '../../fixtures/dataset.js'
 import {seedMongo} from '../../fixtures/seed-mongo.js'
-import {type MongoHandle, startMongo} from '../../support/ferretdb.js'
+import {services} from '../../support/harness.js'
 
 const DB = 'usage_commands_test'
 const BROKEN_DB = 'usage_commands_broken'
@@ -27,7 +28,7 @@ describe('drc usage find / usage report (FerretDB)', function () {
     versionsPerModel: 1,
   })
   const facts = factsOf(dataset)
-  let mongo: MongoHandle
+  let mongoUri: string
   let outDir: string
   const saved: Record<string, string | undefined> = {}
   const setEnv = (vars: Record<string, string>) => {
@@ -38,15 +39,16 @@ describe('drc usage find / usage report (FerretDB)', function () {
   }
 
   before(async () => {
-    mongo = await startMongo()
-    await seedMongo(mongo.uri, DB, dataset)
-    await seedMongo(mongo.uri, BROKEN_DB, dataset)
-    const client = new MongoClient(mongo.uri)
+    // The shared harness server, with this suite's own databases.
+    mongoUri = services().mongo.uri
+    await seedMongo(mongoUri, DB, dataset)
+    await seedMongo(mongoUri, BROKEN_DB, dataset)
+    const client = new MongoClient(mongoUri)
     await client.connect()
     await client.db(BROKEN_DB).collection('workspace_session').drop()
     await client.close()
     outDir = mkdtempSync(path.join(tmpdir(), 'drc-usage-'))
-    setEnv({DRC_MONGO_URI: mongo.uri, MONGODB_DB: DB, OUTPUT_DIR: outDir})
+    setEnv({DRC_MONGO_URI: mongoUri, MONGODB_DB: DB, OUTPUT_DIR: outDir})
   })
 
   after(async () => {
@@ -54,8 +56,6 @@ describe('drc usage find / usage report (FerretDB)', function () {
       if (v === undefined) delete process.env[k]
       else process.env[k] = v
     }
-
-    await mongo?.stop()
   })
 
   it('usage find lists every revision of an environment with its users', async () => {
@@ -85,20 +85,40 @@ describe('drc usage find / usage report (FerretDB)', function () {
     expect(stderr).to.match(/environment id '68e64edfcaf3254005314c9g' is not a valid hexadecimal/)
   })
 
-  it('usage report writes a timestamped, complete report and its latest copy', async () => {
+  it('usage report writes a timestamped, complete, versioned report and moves the latest pointer', async () => {
     const {error, result} = await runCommand<{latest: string; path: string; tags: number}>([
       'usage',
       'report',
       '--json',
     ])
     expect(error).to.equal(undefined)
-    expect(path.basename(result!.path)).to.match(/^mongodb_usage_report-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}\.json$/)
-    const report = JSON.parse(readFileSync(result!.path, 'utf8')) as UsageReport
-    expect(report.complete).to.equal(true)
+    expect(path.basename(result!.path)).to.match(/^mongodb_usage_report-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z\.json$/)
+    const envelope = JSON.parse(readFileSync(result!.path, 'utf8')) as ReportEnvelope<UsageReport>
+    expect(envelope).to.include({complete: true, schema: 'mongodb_usage_report', schema_version: 1})
+    const report = envelope.data
+    expect(report.database).to.equal(DB)
     expect(report.tags.length).to.equal(result!.tags)
     const envTags = report.tags.filter((t) => t.imageType === 'environment').map((t) => t.tag)
     expect(envTags.sort()).to.deep.equal(Object.keys(facts.environmentTagUsage).sort())
-    expect(readFileSync(result!.latest, 'utf8')).to.equal(readFileSync(result!.path, 'utf8'))
+    expect(path.basename(result!.latest)).to.equal('mongodb_usage_report-latest.json')
+    expect(readlinkSync(result!.latest)).to.equal(path.basename(result!.path))
+  })
+
+  it('usage report --output writes exactly that file and leaves the latest pointer alone', async () => {
+    const latest = path.join(outDir, 'mongodb_usage_report-latest.json')
+    const pointed = readlinkSync(latest)
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'drc-usage-out-')), 'usage.json')
+    const {error, result} = await runCommand<{latest: null | string; path: string}>([
+      'usage',
+      'report',
+      '--output',
+      file,
+      '--json',
+    ])
+    expect(error).to.equal(undefined)
+    expect(result).to.include({latest: null, path: file})
+    expect((JSON.parse(readFileSync(file, 'utf8')) as ReportEnvelope<UsageReport>).complete).to.equal(true)
+    expect(readlinkSync(latest)).to.equal(pointed)
   })
 
   it('usage report fails (exit 1) naming a missing required collection, and writes nothing', async () => {
