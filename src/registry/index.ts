@@ -14,16 +14,8 @@ export {
 export type {CredentialSource, ReadSecret, RegistryCredentials} from './credentials.js'
 export {EcrBackend} from './ecr-backend.js'
 export type {EcrDeleteResult, EcrImage} from './ecr-backend.js'
-export {
-  DeletionDisabledError,
-  DigestMismatchError,
-  ForbiddenError,
-  NotFoundError,
-  RegistryError,
-  RegistryUnavailableError,
-  UnauthorizedError,
-} from './errors.js'
-export type {RequestSubject} from './errors.js'
+// Every error class and RequestSubject: the registry's errors are all public.
+export * from './errors.js'
 export {ManifestCache} from './manifest-cache.js'
 export {mapLimit} from './map-limit.js'
 export {isIndexType, MANIFEST_ACCEPT, MediaType, parseManifest} from './media-types.js'

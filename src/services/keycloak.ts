@@ -3,7 +3,7 @@ import type KeycloakAdminClient from '@keycloak/keycloak-admin-client'
 import type {DrcConfig} from '../config/types.js'
 import type {SecretReader} from '../kube/client.js'
 
-import {PLATFORM_SECRETS} from '../kube/secrets.js'
+import {PLATFORM_SECRETS, readPasswordSecret} from '../kube/secrets.js'
 import {DrcError, errorMessage} from '../lib/errors.js'
 
 export interface KeycloakConnectOptions {
@@ -23,32 +23,16 @@ async function adminPassword(
   opts: KeycloakConnectOptions,
 ): Promise<string> {
   if (config.keycloak.password) return config.keycloak.password
-  const namespace = config.kubernetes.domino_platform_namespace
-  const secret = PLATFORM_SECRETS.keycloak
-  const hints = [
-    'set keycloak.password (or KEYCLOAK_PASSWORD)',
-    `or give drc read access to secret ${namespace}/${secret.name} (kubernetes.kubeconfig / KUBECONFIG, or run in the cluster)`,
-  ]
-  if (!opts.readSecret)
-    throw new DrcError('Keycloak admin password is not set (keycloak.password / KEYCLOAK_PASSWORD)', {
-      suggestions: hints,
-    })
-  let data: Record<string, string>
-  try {
-    data = await opts.readSecret(namespace, secret.name)
-  } catch (error) {
-    throw new DrcError(
-      `Keycloak admin password is not set (keycloak.password / KEYCLOAK_PASSWORD) and failed to load from Kubernetes secret ${namespace}/${secret.name}: ${errorMessage(error)}`,
-      {cause: error, suggestions: hints},
-    )
-  }
-
-  const password = data[secret.passwordKey]
-  if (!password)
-    throw new DrcError(`Kubernetes secret ${namespace}/${secret.name} has no '${secret.passwordKey}' key`, {
-      suggestions: hints,
-    })
-  return password
+  const missing = 'Keycloak admin password is not set (keycloak.password / KEYCLOAK_PASSWORD)'
+  const data = await readPasswordSecret({
+    configHint: 'set keycloak.password (or KEYCLOAK_PASSWORD)',
+    missing,
+    namespace: config.kubernetes.domino_platform_namespace,
+    noAccess: missing,
+    readSecret: opts.readSecret,
+    secret: PLATFORM_SECRETS.keycloak,
+  })
+  return data[PLATFORM_SECRETS.keycloak.passwordKey]
 }
 
 /**

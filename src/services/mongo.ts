@@ -3,7 +3,7 @@ import type {Db, MongoClient} from 'mongodb'
 import type {DrcConfig} from '../config/types.js'
 import type {SecretReader} from '../kube/client.js'
 
-import {PLATFORM_SECRETS} from '../kube/secrets.js'
+import {PLATFORM_SECRETS, readPasswordSecret} from '../kube/secrets.js'
 import {DrcError, errorMessage} from '../lib/errors.js'
 
 export interface MongoConnectOptions {
@@ -53,33 +53,16 @@ export async function resolveMongoTarget(
   let {username} = m
   let {password} = m
   if (!password) {
-    const namespace = config.kubernetes.domino_platform_namespace
     const secret = PLATFORM_SECRETS.mongo
-    const hints = [
-      'set mongo.password (or MONGODB_PASSWORD), or mongo.uri (DRC_MONGO_URI) with the credentials in it',
-      `or give drc read access to secret ${namespace}/${secret.name} (kubernetes.kubeconfig / KUBECONFIG, or run in the cluster)`,
-    ]
-    if (!opts.readSecret)
-      throw new DrcError(
-        'MongoDB password is not set (mongo.password / MONGODB_PASSWORD) and no Kubernetes access was given to read it',
-        {
-          suggestions: hints,
-        },
-      )
-    let data: Record<string, string>
-    try {
-      data = await opts.readSecret(namespace, secret.name)
-    } catch (error) {
-      throw new DrcError(
-        `MongoDB password is not set (mongo.password / MONGODB_PASSWORD) and failed to load from Kubernetes secret ${namespace}/${secret.name}: ${errorMessage(error)}`,
-        {cause: error, suggestions: hints},
-      )
-    }
-
-    if (!data[secret.passwordKey])
-      throw new DrcError(`Kubernetes secret ${namespace}/${secret.name} has no '${secret.passwordKey}' key`, {
-        suggestions: hints,
-      })
+    const missing = 'MongoDB password is not set (mongo.password / MONGODB_PASSWORD)'
+    const data = await readPasswordSecret({
+      configHint: 'set mongo.password (or MONGODB_PASSWORD), or mongo.uri (DRC_MONGO_URI) with the credentials in it',
+      missing,
+      namespace: config.kubernetes.domino_platform_namespace,
+      noAccess: `${missing} and no Kubernetes access was given to read it`,
+      readSecret: opts.readSecret,
+      secret,
+    })
     password = data[secret.passwordKey]
     // The secret's user belongs with its password; the configured user name is only a default then.
     if (data[secret.userKey]) username = data[secret.userKey]

@@ -2,12 +2,13 @@
  * The join of the MongoDB usage graph with the registry's blob graph: which registry tags are used, unused or
  * unknown to MongoDB, what deleting the unused ones would free, and who owns the space.
  */
-import type {BlobGraph, ImageSelector, ManifestNode, Revision} from '../analysis/graph.js'
+import type {BlobGraph, ImageSelector, Revision} from '../analysis/graph.js'
 import type {DrcConfig} from '../config/types.js'
 import type {ImageAnalysisReport} from '../reports/image-analysis.js'
 import type {UsageGraph} from './graph.js'
 import type {ImageType, Owner, UsageRules} from './types.js'
 
+import {toNode} from '../analysis/scan.js'
 import {evaluateUsage} from './predicate.js'
 
 /** `<repo>/environment` → environment, `<repo>/model` → model; any other repository is not Domino's. */
@@ -221,28 +222,6 @@ export function tagUsageSummary(
       used: part(all, 'used'),
     },
     usage_report: opts.report,
-  }
-}
-
-/** Same conversion as the scan's: a parsed manifest as a blob-graph node. */
-function toNode(digest: string, size: number, m: import('../registry/media-types.js').ParsedManifest): ManifestNode {
-  if (m.kind === 'index') {
-    return {
-      digest,
-      kind: 'index',
-      manifests: m.manifests.map((d) => ({digest: d.digest, size: d.size})),
-      mediaType: m.mediaType,
-      size,
-    }
-  }
-
-  return {
-    config: {digest: m.config.digest, size: m.config.size},
-    digest,
-    kind: 'image',
-    layers: m.layers.map((l) => ({digest: l.digest, size: l.size})),
-    mediaType: m.mediaType,
-    size,
   }
 }
 

@@ -12,6 +12,7 @@ import {loadConfig} from '../../src/config/load.js'
 import {obtainImageAnalysis} from '../../src/reports/obtain.js'
 import {pushImages} from '../fixtures/push-images.js'
 import {testClient} from '../registry/helpers.js'
+import {forwardRequest} from '../support/fault-proxy.js'
 import {services} from '../support/harness.js'
 import {freePort} from '../support/ports.js'
 
@@ -47,23 +48,7 @@ async function startSlowProxy(target: string, options: SlowProxy['options']): Pr
       proxy.manifests++
     }
 
-    const forward = () => {
-      const out = http.request(
-        {
-          headers: {...req.headers, host: upstream.host},
-          hostname: upstream.hostname,
-          method: req.method,
-          path: req.url,
-          port: upstream.port,
-        },
-        (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers)
-          up.pipe(res)
-        },
-      )
-      out.on('error', () => res.destroy())
-      req.pipe(out)
-    }
+    const forward = () => forwardRequest(req, res, upstream)
 
     if (isManifest && proxy.options.delayMs > 0) setTimeout(forward, proxy.options.delayMs)
     else forward()

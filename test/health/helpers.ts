@@ -6,6 +6,7 @@ import type {HealthCheckName, HealthResult} from '../../src/health/types.js'
 import {loadConfig} from '../../src/config/load.js'
 import {runHealthChecks} from '../../src/health/run.js'
 import {type Harness, services, type ServiceSettings, startAll} from '../support/harness.js'
+import {pushBlob} from '../support/registry-push.js'
 
 let own: Harness | undefined
 let settings: ServiceSettings | undefined
@@ -80,28 +81,6 @@ export async function checkOne(env: Record<string, string | undefined>, name: He
   return result
 }
 
-const sha256 = (bytes: Buffer) => `sha256:${crypto.createHash('sha256').update(bytes).digest('hex')}`
-
-async function pushBlob(
-  base: string,
-  repo: string,
-  bytes: Buffer,
-  headers: Record<string, string>,
-): Promise<{digest: string; size: number}> {
-  const digest = sha256(bytes)
-  const start = await fetch(`${base}/v2/${repo}/blobs/uploads/`, {headers, method: 'POST'})
-  if (start.status !== 202) throw new Error(`blob upload start for ${repo}: HTTP ${start.status}`)
-  const location = new URL(start.headers.get('location')!, base)
-  location.searchParams.set('digest', digest)
-  const put = await fetch(location, {
-    body: bytes,
-    headers: {...headers, 'content-type': 'application/octet-stream'},
-    method: 'PUT',
-  })
-  if (put.status !== 201) throw new Error(`blob upload for ${repo}: HTTP ${put.status}`)
-  return {digest, size: bytes.length}
-}
-
 /** Pushes a one-layer OCI image `repo:tag` (the registry's own upload protocol, no Docker needed). */
 export async function pushImage(
   registryUrl: string,
@@ -112,13 +91,12 @@ export async function pushImage(
   const headers: Record<string, string> = auth
     ? {authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`}
     : {}
-  const config = await pushBlob(
-    registryUrl,
-    repo,
-    Buffer.from(JSON.stringify({architecture: 'amd64', os: 'linux', tag})),
-    headers,
-  )
-  const layer = await pushBlob(registryUrl, repo, crypto.randomBytes(64), headers)
+  const blob = async (bytes: Buffer) => ({
+    digest: await pushBlob(registryUrl, repo, bytes, headers),
+    size: bytes.length,
+  })
+  const config = await blob(Buffer.from(JSON.stringify({architecture: 'amd64', os: 'linux', tag})))
+  const layer = await blob(crypto.randomBytes(64))
   const manifest = {
     config: {mediaType: 'application/vnd.oci.image.config.v1+json', ...config},
     layers: [{mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer}],

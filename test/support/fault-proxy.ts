@@ -25,6 +25,37 @@ export interface FaultProxy {
   url: string
 }
 
+/**
+ * Forwards one request to `upstream` and pipes the answer back; a failed upstream connection destroys the
+ * client's socket. `locationsTo` rewrites absolute Location headers from the upstream origin to that URL.
+ */
+export function forwardRequest(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  upstream: URL,
+  opts: {agent?: http.Agent; locationsTo?: string} = {},
+): void {
+  const out = http.request(
+    {
+      agent: opts.agent,
+      headers: {...req.headers, host: upstream.host},
+      hostname: upstream.hostname,
+      method: req.method,
+      path: req.url,
+      port: upstream.port,
+    },
+    (up) => {
+      const headers = {...up.headers}
+      if (opts.locationsTo && typeof headers.location === 'string')
+        headers.location = headers.location.replace(upstream.origin, opts.locationsTo)
+      res.writeHead(up.statusCode ?? 502, headers)
+      up.pipe(res)
+    },
+  )
+  out.on('error', () => res.destroy())
+  req.pipe(out)
+}
+
 export async function startFaultProxy(target: string, options: FaultOptions = {}): Promise<FaultProxy> {
   const upstream = new URL(target)
   const agent = new http.Agent({keepAlive: true, maxSockets: 16})
@@ -53,26 +84,8 @@ export async function startFaultProxy(target: string, options: FaultOptions = {}
     }
 
     proxy.forwarded++
-    const out = http.request(
-      {
-        agent,
-        headers: {...req.headers, host: upstream.host},
-        hostname: upstream.hostname,
-        method: req.method,
-        path: req.url,
-        port: upstream.port,
-      },
-      (up) => {
-        // The registry's absolute upload Locations must point back at the proxy.
-        const headers = {...up.headers}
-        if (typeof headers.location === 'string')
-          headers.location = headers.location.replace(upstream.origin, proxy.url)
-        res.writeHead(up.statusCode ?? 502, headers)
-        up.pipe(res)
-      },
-    )
-    out.on('error', () => res.destroy())
-    req.pipe(out)
+    // The registry's absolute upload Locations must point back at the proxy.
+    forwardRequest(req, res, upstream, {agent, locationsTo: proxy.url})
   })
   server.on('connection', (s) => {
     if (dead) s.destroy()

@@ -75,6 +75,20 @@ export async function startRegistryWithKube(
 
 type PairSettings = Pick<ServiceSettings, 'kube' | 'registry'>
 
+/** What tests need to know of a registry + fake Kubernetes pair (also what kube-fake-main.ts hands over). */
+export function pairSettings({kube, registry}: Pick<RegistryWithKube, 'kube' | 'registry'>): PairSettings {
+  return {
+    kube: {
+      kubeconfig: kube.kubeconfigPath,
+      namespace: kube.namespace,
+      statefulset: kube.statefulset,
+      token: kube.token,
+      url: kube.url,
+    },
+    registry: {configPath: registry.configPath, dataDir: registry.dataDir, host: registry.host, url: registry.url},
+  }
+}
+
 /** The registry + fake Kubernetes pair in a child process (see kube-fake-main.ts for why). */
 export async function startRegistryWithKubeProcess(): Promise<{settings: PairSettings; stop(): Promise<void>}> {
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'drc-kube-proc-'))
@@ -121,17 +135,7 @@ export async function startAll(
       if (!options.inProcessKube) return startRegistryWithKubeProcess()
       const pair = await startRegistryWithKube()
       const {kube, registry} = pair
-      const settings: PairSettings = {
-        kube: {
-          kubeconfig: kube.kubeconfigPath,
-          namespace: kube.namespace,
-          statefulset: kube.statefulset,
-          token: kube.token,
-          url: kube.url,
-        },
-        registry: {configPath: registry.configPath, dataDir: registry.dataDir, host: registry.host, url: registry.url},
-      }
-      return {kube, registry, settings, stop: () => pair.stop()}
+      return {kube, registry, settings: pairSettings(pair), stop: () => pair.stop()}
     }),
     timed(timings, 'mongo', () => startMongo()),
     timed(timings, 's3', async () => {

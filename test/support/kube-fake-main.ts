@@ -7,7 +7,7 @@
  */
 import {renameSync, writeFileSync} from 'node:fs'
 
-import {startRegistryWithKube} from './harness.js'
+import {pairSettings, startRegistryWithKube} from './harness.js'
 import {installExitHooks} from './proc.js'
 
 const [settingsFile] = process.argv.slice(2)
@@ -18,17 +18,7 @@ if (!settingsFile) {
 
 installExitHooks()
 const pair = await startRegistryWithKube()
-const {kube, registry} = pair
-const settings = {
-  kube: {
-    kubeconfig: kube.kubeconfigPath,
-    namespace: kube.namespace,
-    statefulset: kube.statefulset,
-    token: kube.token,
-    url: kube.url,
-  },
-  registry: {configPath: registry.configPath, dataDir: registry.dataDir, host: registry.host, url: registry.url},
-}
+const settings = pairSettings(pair)
 writeFileSync(`${settingsFile}.tmp`, JSON.stringify(settings))
 renameSync(`${settingsFile}.tmp`, settingsFile)
 

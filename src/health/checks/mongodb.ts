@@ -1,21 +1,16 @@
 import type {HealthCheck} from '../types.js'
 
 import {connectMongo, resolveMongoTarget} from '../../services/mongo.js'
+import {OPTIONAL_COLLECTIONS as USAGE_OPTIONAL, REQUIRED_COLLECTIONS as USAGE_REQUIRED} from '../../usage/reader.js'
 
-/** Collections the usage graph cannot do without: if one is missing, "in use" cannot be decided (fail closed). */
-export const REQUIRED_COLLECTIONS = [
-  'environments_v2',
-  'environment_revisions',
-  'models',
-  'model_versions',
-  'runs',
-  'projects',
-  'workspace',
-  'users',
-] as const
+/**
+ * The usage graph's required collections (if one is missing, "in use" cannot be decided: fail closed), and
+ * `users`, which the check has always demanded too: without it reports lose every owner's name and login.
+ */
+export const REQUIRED_COLLECTIONS = [...USAGE_REQUIRED, 'users'] as const
 
 /** Read when present; a deployment may legitimately lack them (organizations, for example). */
-export const OPTIONAL_COLLECTIONS = ['builds', 'sagas', 'workspace_session', 'scheduler_jobs', 'organizations'] as const
+export const OPTIONAL_COLLECTIONS = USAGE_OPTIONAL.filter((c) => c !== 'users')
 
 export const mongodbCheck: HealthCheck = {
   name: 'mongodb',
