@@ -38,8 +38,18 @@ else
   [ "$status" -ne 0 ] || status=1
 fi
 
+passed=${line%% passed*}
 failed=${line#*, }
 failed=${failed%% *}
+
+# Style is part of the bar: eslint (eslint-config-oclif) and prettier each count as one check.
+for check in "npx eslint ." "npx prettier --check . --log-level warn"; do
+  if $check; then passed=$((passed + 1)); else
+    echo "style check failed: $check"
+    failed=$((failed + 1))
+  fi
+done
+
 if [ "$failed" != "0" ] && [ "$status" -eq 0 ]; then status=1; fi
-echo "$line"
+echo "$passed passed, $failed failed"
 exit "$status"
