@@ -1,3 +1,5 @@
+import {setMaxListeners} from 'node:events'
+
 import {DrcError} from '../lib/errors.js'
 
 /** Thrown when a scan made no progress for `analysis.timeout` seconds; names how far it got. */
@@ -36,6 +38,8 @@ export async function withStallTimeout<T>(
   fn: (signal: AbortSignal, watch: StallWatch) => Promise<T>,
 ): Promise<T> {
   const controller = new AbortController()
+  // Every in-flight request listens on this one signal (as many as the scan's concurrency), which is not a leak.
+  setMaxListeners(0, controller.signal)
   let timer: NodeJS.Timeout | undefined
   let rejectStall: ((e: unknown) => void) | undefined
   const stalled = new Promise<never>((_, reject) => {

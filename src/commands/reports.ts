@@ -150,7 +150,7 @@ read the command fails naming the source, before scanning.`
         {header: 'OWNER', value: (o) => o.owner},
         {header: 'NAME', value: (o) => o.user_name ?? ''},
         {align: 'right', header: 'IMAGES', value: (o) => o.images},
-        {align: 'right', header: 'TOTAL', value: (o) => humanBytes(o.total_bytes)},
+        {align: 'right', header: 'STORED', value: (o) => humanBytes(o.distinct_bytes)},
         {align: 'right', header: 'FREED IF ALL DELETED', value: (o) => humanBytes(o.freed_bytes)},
       ]),
     )

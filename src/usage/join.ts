@@ -71,6 +71,8 @@ export interface RepositoryUsage {
 }
 
 export interface OwnerSize {
+  /** Bytes the owner's images need together: a layer shared by two of their images counts once. */
+  distinct_bytes: number
   /** Bytes freed if every image of this owner were deleted (shared layers counted once, registry-wide). */
   freed_bytes: number
   /** Distinct images (two tags on one digest are one image). */
@@ -122,11 +124,15 @@ const UNKNOWN = '(unknown)'
 
 /** Per-owner sizes from the blob graph; images without an owner are grouped under "(unknown)". */
 export function userSizes(graph: BlobGraph, owners: ImageOwners): OwnerSize[] {
-  const groups = new Map<string, {images: number; owner: null | Owner; selectors: ImageSelector[]; total: number}>()
+  const groups = new Map<
+    string,
+    {digests: Array<{digest: string}>; images: number; owner: null | Owner; selectors: ImageSelector[]; total: number}
+  >()
   for (const img of graph.imageSizes()) {
     const owner = img.tags.map((t) => owners.get(`${img.repository}:${t}`)).find(Boolean) ?? null
     const key = owner?.id ?? UNKNOWN
-    const group = groups.get(key) ?? {images: 0, owner, selectors: [], total: 0}
+    const group = groups.get(key) ?? {digests: [], images: 0, owner, selectors: [], total: 0}
+    group.digests.push({digest: img.digest})
     for (const tag of img.tags) group.selectors.push({repository: img.repository, tag})
     // Two tags on one digest are one image: its size counts once.
     group.images++
@@ -136,6 +142,7 @@ export function userSizes(graph: BlobGraph, owners: ImageOwners): OwnerSize[] {
 
   return [...groups.values()]
     .map((g) => ({
+      distinct_bytes: distinctBytes(graph, g.digests),
       freed_bytes: graph.freedBytes(g.selectors).bytes,
       images: g.images,
       login_id: g.owner?.login ?? null,

@@ -7,7 +7,7 @@ import path from 'node:path'
 import type {DrcConfig} from '../../src/config/types.js'
 
 import {analyseRegistry} from '../../src/analysis/service.js'
-import {AnalysisStalledError} from '../../src/analysis/stall.js'
+import {AnalysisStalledError, withStallTimeout} from '../../src/analysis/stall.js'
 import {loadConfig} from '../../src/config/load.js'
 import {obtainImageAnalysis} from '../../src/reports/obtain.js'
 import {pushImages} from '../fixtures/push-images.js'
@@ -112,6 +112,29 @@ describe('analysis.timeout: a stall deadline, not a whole-scan deadline', () => 
     config.cache.enabled = false
     return config
   }
+
+  it('lets every in-flight request listen on the scan signal without a MaxListeners warning', async () => {
+    const warnings: string[] = []
+    const onWarning = (w: Error) => warnings.push(w.name)
+    process.on('warning', onWarning)
+    try {
+      await withStallTimeout(
+        10_000,
+        () => '',
+        async (signal) => {
+          // 32 concurrent requests each add an abort listener, as undici does.
+          for (let i = 0; i < 32; i++) signal.addEventListener('abort', () => {})
+        },
+      )
+      await new Promise((resolve) => {
+        setImmediate(resolve)
+      })
+    } finally {
+      process.off('warning', onWarning)
+    }
+
+    expect(warnings).to.not.include('MaxListenersExceededWarning')
+  })
 
   it('a slow but steady scan that takes longer than the timeout completes', async () => {
     proxy = await startSlowProxy(services().registry.url, {delayMs: 400})

@@ -75,6 +75,8 @@ describe('user-size', () => {
     // Each image: manifest 2 + config 1 + layers. Alice's two images free their own layers, configs and manifests.
     expect(rows).to.deep.equal([
       {
+        // The shared base (100) counts once in what Alice's images need together.
+        distinct_bytes: 100 + 10 + 20 + 2 * 3,
         freed_bytes: 10 + 20 + 2 * 3,
         images: 2,
         login_id: 'alice',
@@ -85,6 +87,7 @@ describe('user-size', () => {
         user_name: 'Alice A',
       },
       {
+        distinct_bytes: 133,
         freed_bytes: 30 + 3,
         images: 1,
         login_id: null,
@@ -95,6 +98,7 @@ describe('user-size', () => {
         user_name: null,
       },
       {
+        distinct_bytes: 8,
         freed_bytes: 5 + 3,
         images: 1,
         login_id: null,

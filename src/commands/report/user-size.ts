@@ -65,7 +65,7 @@ Writes user-size-report-<UTC timestamp>.json to analysis.output_dir (or exactly 
           {header: 'OWNER', value: (r) => r.owner},
           {header: 'NAME', value: (r) => r.user_name ?? ''},
           {align: 'right', header: 'IMAGES', value: (r) => r.images},
-          {align: 'right', header: 'TOTAL', value: (r) => humanBytes(r.total_bytes)},
+          {align: 'right', header: 'STORED', value: (r) => humanBytes(r.distinct_bytes)},
           {align: 'right', header: 'FREED IF ALL DELETED', value: (r) => humanBytes(r.freed_bytes)},
         ]),
       )
