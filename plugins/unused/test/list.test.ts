@@ -40,6 +40,10 @@ describe('@drc/plugin-unused: drc unused list (FerretDB)', function () {
     expect(expected.length).to.be.greaterThan(0)
     expect(out.unused.map((u) => u.tag).sort()).to.deep.equal(expected)
     for (const tag of facts.activeRevisionTags) expect(out.unused.map((u) => u.tag)).not.to.include(tag)
+    // Failed builds are named in Mongo but have no image: flagged, so no one looks for them in the registry.
+    const failed = out.unused.filter((u) => !u.built).map((u) => u.tag)
+    expect(failed.length).to.be.greaterThan(0)
+    expect(failed.sort()).to.deep.equal(facts.failedRevisionTags.filter((t) => expected.includes(t)).sort())
   })
 
   it('protects everything inside a grace period longer than the data is old', () => {

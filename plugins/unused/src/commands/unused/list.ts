@@ -1,7 +1,11 @@
+import type {Db} from 'mongodb'
+
 import {Flags} from '@oclif/core'
 import {BaseCommand, buildUsageGraph, connectMongo, lazySecretReader} from 'drc'
 
 export interface UnusedTag {
+  /** False for a failed build (`metadata.isBuilt: false`): Mongo names a tag, but no image was ever pushed. */
+  built: boolean
   environmentId: null | string
   lastUsed: null | string
   name: null | string
@@ -12,6 +16,19 @@ export interface UnusedTag {
 export interface UnusedListResult {
   checked: number
   unused: UnusedTag[]
+}
+
+/** One targeted query for the revisions listed: which of them never produced an image. */
+async function markFailedBuilds(db: Db, unused: UnusedTag[]): Promise<void> {
+  const ids = unused.map((u) => u.revisionId).filter((id): id is string => id !== null)
+  if (ids.length === 0) return
+  const {ObjectId} = await import('mongodb')
+  const failed = new Set<string>()
+  const cursor = db
+    .collection('environment_revisions')
+    .find({_id: {$in: ids.map((id) => new ObjectId(id))}, 'metadata.isBuilt': false}, {projection: {_id: 1}})
+  for await (const r of cursor) failed.add(String(r._id))
+  for (const u of unused) if (u.revisionId && failed.has(u.revisionId)) u.built = false
 }
 
 export default class UnusedList extends BaseCommand<typeof UnusedList> {
@@ -60,6 +77,7 @@ period (usage.grace_period_days) are always in use.`
         const verdict = graph.evaluate('environment', usage.tag, rules)
         if (verdict.inUse) continue
         unused.push({
+          built: true,
           environmentId: usage.environmentId ?? null,
           lastUsed: verdict.lastUsed?.toISOString() ?? null,
           name: usage.name ?? null,
@@ -68,8 +86,12 @@ period (usage.grace_period_days) are always in use.`
         })
       }
 
+      await markFailedBuilds(db, unused)
       if (!this.jsonEnabled()) {
-        for (const u of unused) this.log(`${u.tag.padEnd(40)} ${u.name ?? ''}  last used ${u.lastUsed ?? 'never'}`)
+        for (const u of unused)
+          this.log(
+            `${u.tag.padEnd(40)} ${u.name ?? ''}  last used ${u.lastUsed ?? 'never'}${u.built ? '' : '  (failed build: no image)'}`,
+          )
         this.log(`${unused.length} of ${checked} environment tags unused`)
       }
 
