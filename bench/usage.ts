@@ -93,16 +93,11 @@ export async function benchUsage(
       // eslint-disable-next-line no-await-in-loop -- sizes run one after the other, so their timings do not mix
       await seedMongo(mongo.uri, db, dataset, {batchSize: 5000})
       const seedSeconds = (performance.now() - seedStart) / 1000
-      // A bounded old space makes V8 collect the streamed run documents instead of letting garbage pile up;
-      // the live data (per-revision state) fits well inside it, which is the point being measured.
-      const run = spawnSync(
-        process.execPath,
-        ['--max-old-space-size=160', '--import', 'tsx', SELF, '--child', mongo.uri, db],
-        {
-          encoding: 'utf8',
-          maxBuffer: 1_048_576,
-        },
-      )
+      // No heap flags: this is the memory an operator's `drc` process uses.
+      const run = spawnSync(process.execPath, ['--import', 'tsx', SELF, '--child', mongo.uri, db], {
+        encoding: 'utf8',
+        maxBuffer: 1_048_576,
+      })
       if (run.status !== 0) throw new Error(`usage graph build failed for ${size.label}: ${run.stderr}`)
       const r = JSON.parse(run.stdout) as Omit<UsageBenchResult, 'label' | 'revisions' | 'runs' | 'seedSeconds'>
       const result = {

@@ -54,7 +54,9 @@ export interface SourceStatus {
 }
 
 const REQUIRED = new Set<string>(REQUIRED_COLLECTIONS)
-const BATCH = 5000
+// Small batches keep fewer streamed documents alive across awaits, so they die young (measured: peak RSS of a
+// 200k-run build 324 MB at 5000, 260-290 MB at 200-1000, no slower).
+const BATCH = 500
 
 /** Streaming, projected reads of the usage collections, with failures attributed to the collection. */
 export class UsageReader {
