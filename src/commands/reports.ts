@@ -1,20 +1,30 @@
 import {Flags} from '@oclif/core'
+import path from 'node:path'
 
 import type {SummaryStats} from '../analysis/graph.js'
 import type {AnalysisStats} from '../analysis/service.js'
+import type {ImageEntry} from '../reports/image-analysis.js'
 
 import {BaseCommand} from '../lib/base-command.js'
 import {humanBytes, table} from '../reports/format.js'
-import {IMAGE_ANALYSIS, type ImageEntry} from '../reports/image-analysis.js'
+import {type LegacyFileKey, writeLegacyFiles} from '../reports/legacy.js'
 import {writeReport} from '../reports/store.js'
 import {obtainAnalysisGraph, type StatusBytes, type TagUsageSummary, tagUsageSummary} from '../usage/join.js'
 import {obtainUsage} from '../usage/service.js'
 
 const cell = (p: StatusBytes): string => `${p.tags} (${humanBytes(p.bytes)})`
 
+/** Report `reports`, schema version 1: the whole result of `drc reports` (data = `ReportsResult`), for --output. */
+export const REPORTS_RESULT = {name: 'reports', version: 1} as const
+
 export interface ReportsResult {
   generated_at: string
   images: ImageEntry[]
+  /** With --legacy-files: the predecessor's six analysis files written, by `reports.*` key; else null. */
+  legacy_files: null | Record<LegacyFileKey, string>
+  /** With --output: the file holding this whole result (schema `reports`); else null. */
+  output: null | string
+  /** The image analysis report (in analysis.output_dir). */
   path: string
   repositories: Array<{repository: string; tags: number}>
   reused: boolean
@@ -33,21 +43,32 @@ deleting every unused tag would free (shared layers counted once), and the owner
 Reports younger than --max-age-hours (the image analysis and the MongoDB usage report) are reused unless
 --generate-reports is given. They are written to analysis.output_dir as image-analysis-<UTC timestamp>.json and
 mongodb_usage_report-<UTC timestamp>.json, each with a -latest.json pointer to the newest. If MongoDB cannot be
-read the command fails naming the source, before scanning.`
+read the command fails naming the source, before scanning.
+
+--output FILE also saves the whole result (image analysis and tag usage, what --json prints) as one report.
+--legacy-files also writes the predecessor's analysis files (final-report, tags-per-layer, layers-and-sizes,
+filtered-layers, tag-sums, images-report; names from reports.*, timestamped) as plain JSON for existing scripts.`
   static examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --generate-reports --json',
     '<%= config.bin %> <%= command.id %> --all-repositories --output /tmp/analysis.json',
+    '<%= config.bin %> <%= command.id %> --legacy-files',
   ]
   static flags = {
     'all-repositories': Flags.boolean({description: 'Scan every repository in the registry catalog.'}),
     'generate-reports': Flags.boolean({description: 'Scan again even if a fresh report exists.'}),
+    'legacy-files': Flags.boolean({
+      description:
+        "Also write the predecessor's six analysis files (final-report, tag-sums, ...) to analysis.output_dir.",
+    }),
     'max-age-hours': Flags.integer({
       default: 24,
       description: 'A report older than this is stale and regenerated.',
       min: 0,
     }),
-    output: Flags.string({description: 'Also write the image analysis report to exactly this path.'}),
+    output: Flags.string({
+      description: 'Also write the whole result (image analysis and tag usage) as one report to exactly this path.',
+    }),
     top: Flags.integer({default: 10, description: 'Largest images and owners to list.', min: 0}),
     'unused-since-days': Flags.integer({
       description: 'Run and workspace usage older than this many days no longer counts as use.',
@@ -73,15 +94,16 @@ read the command fails naming the source, before scanning.`
       maxAgeHours,
       quiet: this.jsonEnabled(),
     })
-    if (this.flags.output)
-      await writeReport(config, IMAGE_ANALYSIS.name, got.report, {
-        output: this.flags.output,
-        schemaVersion: IMAGE_ANALYSIS.version,
-      })
+    const legacyFiles = this.flags['legacy-files']
+      ? await writeLegacyFiles(config, got.report, new Date(got.generatedAt))
+      : null
+    const output = this.flags.output ? path.resolve(this.flags.output) : null
     const result: ReportsResult = {
       generated_at: got.generatedAt,
       images: got.report.images,
-      path: this.flags.output ?? got.path,
+      legacy_files: legacyFiles,
+      output,
+      path: got.path,
       repositories: got.report.repositories,
       reused: got.reused,
       scan: got.reused ? null : got.report.scan,
@@ -91,6 +113,8 @@ read the command fails naming the source, before scanning.`
         top: this.flags.top,
       }),
     }
+    // Last, so the saved result is exactly what is printed (including the paths of the legacy files).
+    if (output) await writeReport(config, REPORTS_RESULT.name, result, {output, schemaVersion: REPORTS_RESULT.version})
     if (!this.jsonEnabled()) this.print(result)
     return result
   }
@@ -121,6 +145,13 @@ read the command fails naming the source, before scanning.`
     }
 
     this.printUsage(r.usage)
+    if (r.legacy_files) {
+      this.log('')
+      this.log('Predecessor analysis files:')
+      for (const file of Object.values(r.legacy_files)) this.log(`  ${file}`)
+    }
+
+    if (r.output) this.log(`\nWrote the whole result to ${r.output}`)
   }
 
   private printUsage(u: TagUsageSummary): void {

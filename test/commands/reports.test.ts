@@ -1,13 +1,15 @@
 import {runCommand} from '@oclif/test'
 import {expect} from 'chai'
 import {type Document, MongoClient, ObjectId} from 'mongodb'
-import {mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
 import type {ImageSizeResult} from '../../src/commands/report/image-size.js'
 import type {UserSizeResult} from '../../src/commands/report/user-size.js'
 import type {ReportsResult} from '../../src/commands/reports.js'
+import type {ImageAnalysisReport} from '../../src/reports/image-analysis.js'
+import type {ReportEnvelope} from '../../src/reports/store.js'
 
 import {pushImages} from '../fixtures/push-images.js'
 import {testClient} from '../registry/helpers.js'
@@ -215,6 +217,79 @@ describe('drc reports / report image-size / report user-size (real registry + Mo
     // 2 tag lists + 4 HEADs; no GET for unchanged digests
     expect(warm.scan?.requests).to.equal(6)
     expect(warm.scan?.cache_hits).to.be.greaterThan(0)
+  })
+
+  it('--legacy-files writes the predecessor files, agreeing with the image analysis; --output saves the whole result', async () => {
+    const out = path.join(dir, 'saved', 'whole.json')
+    const {stdout} = await runCommand(['reports', '--json', '--legacy-files', '--output', out])
+    const r = JSON.parse(stdout) as ReportsResult
+    const read = (file: string) => JSON.parse(readFileSync(file, 'utf8'))
+    // The image analysis stays in output_dir; --output is an extra, whole-result file.
+    expect(path.dirname(r.path)).to.equal(dir)
+    expect(readlinkSync(path.join(dir, 'image-analysis-latest.json'))).to.equal(path.basename(r.path))
+    const analysis = (read(r.path) as ReportEnvelope<ImageAnalysisReport>).data
+    const files = r.legacy_files!
+    const stems = {
+      filtered_layers: 'filtered-layers',
+      image_analysis: 'final-report',
+      images_report: 'images-report',
+      layers_and_sizes: 'layers-and-sizes',
+      tag_sums: 'tag-sums',
+      tags_per_layer: 'tags-per-layer',
+    }
+    expect(Object.keys(files).sort()).to.deep.equal(Object.keys(stems))
+    for (const [key, stem] of Object.entries(stems)) {
+      const file = files[key as keyof typeof stems]
+      expect(path.dirname(file)).to.equal(dir)
+      expect(path.basename(file)).to.equal(
+        `${stem}-${r.generated_at.replace(/\.\d{3}Z$/, 'Z').replaceAll(':', '-')}.json`,
+      )
+    }
+
+    const final = read(files.image_analysis)
+    // Plain JSON (no envelope), one entry per layer of the analysis, tags named by image type.
+    expect(final).to.not.have.property('schema')
+    expect(Object.keys(final).sort()).to.deep.equal(analysis.layers.map((l) => l.digest).sort())
+    for (const l of analysis.layers)
+      expect(final[l.digest]).to.deep.equal({
+        environments: l.environments,
+        size: l.size,
+        tags: l.tags.map((t) => t.replace(/^acme\//, '')),
+      })
+    const byDigest = (f: (l: ImageAnalysisReport['layers'][number]) => unknown) =>
+      Object.fromEntries(analysis.layers.map((l) => [l.digest, f(l)]))
+    expect(read(files.tags_per_layer)).to.deep.equal(byDigest((l) => l.ref_count))
+    expect(read(files.layers_and_sizes)).to.deep.equal(byDigest((l) => l.size))
+    const single = analysis.layers.filter((l) => l.ref_count === 1).map((l) => l.digest)
+    expect(single).to.have.length(r.summary.single_use_layers)
+    expect(Object.keys(read(files.filtered_layers)).sort()).to.deep.equal(single.sort())
+    // Each image's own layer (pushed with these exact sizes); e2 and e2b are one image and both own its layer.
+    expect(read(files.tag_sums)).to.deep.equal({
+      'environment:e1': {environments: ['e1'], size: 2048},
+      'environment:e2': {environments: ['e2', 'e2b'], size: 1024},
+      'environment:e2b': {environments: ['e2', 'e2b'], size: 1024},
+      'model:m1': {environments: ['m1'], size: 8192},
+    })
+    const imagesReport = read(files.images_report)
+    expect(imagesReport.layers).to.deep.equal(final)
+    expect(imagesReport.summary).to.deep.include(r.summary)
+
+    // --output holds exactly what --json printed: image analysis and tag usage.
+    const saved = read(out) as ReportEnvelope<ReportsResult>
+    expect(saved).to.include({complete: true, schema: 'reports', schema_version: 1})
+    expect(saved.data).to.deep.equal(r)
+    expect(saved.data.output).to.equal(out)
+    expect(saved.data.usage.total).to.deep.include({tags: 4})
+    expect(saved.data.usage.repositories.map((x) => x.repository)).to.deep.equal(['acme/environment', 'acme/model'])
+  })
+
+  it('without --legacy-files or --output writes neither; with it the human output lists the files', async () => {
+    const before = readdirSync(dir).sort()
+    const r = JSON.parse((await runCommand(['reports', '--json'])).stdout) as ReportsResult
+    expect(r).to.include({legacy_files: null, output: null})
+    expect(readdirSync(dir).sort()).to.deep.equal(before)
+    const human = await runCommand(['reports', '--legacy-files'])
+    expect(human.stdout).to.match(/Predecessor analysis files:\n {2}\S+\/final-report-\S+Z\.json\n/)
   })
 
   it('image-size (and its predecessor alias) lists totals and freed-alone bytes', async () => {
