@@ -25,6 +25,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   static enableJsonFlag = true
   protected args!: BaseArgs<T>
   protected flags!: BaseFlags<T>
+  /** Every positional argument, flags removed (for commands with `strict = false` that take a list). */
+  protected positional: string[] = []
 
   protected async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     // oclif 4 prefers err.exitCode over oclif.exit under --json; keep one table (style.md §6.6).
@@ -45,7 +47,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   public async init(): Promise<void> {
     await super.init()
-    const {args, flags} = await this.parse({
+    const {args, argv, flags} = await this.parse({
       args: this.ctor.args,
       baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
       enableJsonFlag: this.ctor.enableJsonFlag,
@@ -54,6 +56,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
+    this.positional = argv as string[]
   }
 
   protected async loadConfigRaw(): Promise<LoadedConfig> {

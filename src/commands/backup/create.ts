@@ -1,0 +1,60 @@
+import {Args} from '@oclif/core'
+
+import type {BackupResult} from '../../backup/types.js'
+
+import {openBackupSession, parseImageRef} from '../../backup/session.js'
+import {BaseCommand} from '../../lib/base-command.js'
+import {forEachItem, type ItemOutcome} from '../../lib/per-item.js'
+import {humanBytes} from '../../reports/format.js'
+
+export default class BackupCreate extends BaseCommand<typeof BackupCreate> {
+  static args = {
+    images: Args.string({description: '<repository>:<tag> or <repository>@sha256:<digest>', required: true}),
+  }
+  static description = `Back up images from the registry to S3, content-addressed, and verify each backup.
+
+Layout under s3://<s3.bucket>/<s3.prefix>/: blobs/sha256/<hex> (each blob once, so layers shared between images
+are stored once), manifests/sha256/<hex> (bytes exactly as served), images/<repository>/<tag>.json (the record,
+written last). Blobs stream from the registry to S3 and are hashed on the way: a blob whose bytes do not match
+its digest is not stored. Multi-arch images are backed up with every platform.
+Exit code 0 when every image was backed up and verified, 4 when some failed, 1 when all failed.`
+  static examples = [
+    '<%= config.bin %> <%= command.id %> dominodatalab/environment:68e64edfcaf3254005314c90-1',
+    '<%= config.bin %> <%= command.id %> dominodatalab/model@sha256:<digest> --json',
+  ]
+  static strict = false
+
+  async run(): Promise<{images: Array<ItemOutcome<BackupResult & {verified: boolean}>>}> {
+    const refs = this.positional.map((a) => ({ref: parseImageRef(a), text: a}))
+    const config = await this.loadDrcConfig()
+    const [{backupImage, verifyBackup}, session] = await Promise.all([
+      import('../../backup/index.js'),
+      openBackupSession(config),
+    ])
+    try {
+      const byText = new Map(refs.map((r) => [r.text, r.ref]))
+      const {exitCode, outcomes} = await forEachItem(
+        refs.map((r) => r.text),
+        async (text) => {
+          const ref = byText.get(text)!
+          const result = await backupImage(session.registry, session.store, ref)
+          const check = await verifyBackup(session.store, ref)
+          if (!this.jsonEnabled())
+            this.log(
+              `${check.verified ? '✓' : '✗'} ${text}  ${result.record.digest}  uploaded ${result.blobsUploaded} blobs ` +
+                `(${humanBytes(result.bytesUploaded)}), ${result.blobsSkipped} already stored` +
+                (check.verified
+                  ? ''
+                  : `; verify failed: ${check.problems.map((p) => `${p.key}: ${p.detail}`).join('; ')}`),
+            )
+          return {ok: check.verified, result: {...result, verified: check.verified}}
+        },
+      )
+      for (const o of outcomes) if (o.error && !this.jsonEnabled()) this.logToStderr(`✗ ${o.item}: ${o.error}`)
+      process.exitCode = exitCode
+      return {images: outcomes}
+    } finally {
+      await session.close()
+    }
+  }
+}
