@@ -11,6 +11,20 @@ export type {BaseArgs, BaseFlags} from './lib/base-command.js'
 export {DrcError, errorMessage, UsageError} from './lib/errors.js'
 export {ExitCode} from './lib/exit-codes.js'
 export type {ExitCodeValue} from './lib/exit-codes.js'
+export {DeletionCommand} from './lifecycle/index.js'
+export type {
+  Candidate,
+  DeletionFlags,
+  DeletionPlan,
+  DeletionReport,
+  DeletionResult,
+  ItemOutcome,
+  LifecycleHookEvent,
+  LifecycleHookPayloads,
+  PlanContext,
+  PlanItem,
+  SkippedItem,
+} from './lifecycle/index.js'
 export {connectKeycloak, keycloakConfigured} from './services/keycloak.js'
 export {connectMongo} from './services/mongo.js'
 export type {MongoConnection} from './services/mongo.js'
