@@ -115,7 +115,8 @@ export abstract class DeletionCommand<T extends typeof Command> extends BaseComm
     if (!report.apply)
       for (const i of report.planned)
         this.log(
-          `  delete ${i.repository}@${i.digest} ${i.tags.join(', ')}${i.evidence.length > 0 ? `  (${i.evidence.join('; ')})` : ''}`,
+          `  delete ${i.repository}@${i.digest} ${i.tags.join(', ')}${i.evidence.length > 0 ? `  (${i.evidence.join('; ')})` : ''}` +
+            (i.inUseAtPlan ? `\n           in use now, will be kept: ${i.inUseAtPlan}` : ''),
         )
     for (const o of report.deleted) this.log(`  ✓ deleted ${o.repository}@${o.digest} ${o.tags.join(', ')}`)
     for (const o of report.failed) this.log(`  ✗ failed  ${o.repository}@${o.digest} ${o.tags.join(', ')}: ${o.reason}`)

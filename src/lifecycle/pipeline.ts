@@ -4,11 +4,13 @@
  * (silent under --json, rendered on stderr otherwise); the core owns their order and failure handling.
  */
 import type {ListrTask} from 'listr2'
+import type {Db} from 'mongodb'
 
 import type {BlobGraph} from '../analysis/graph.js'
 import type {DrcConfig, LoadedConfig} from '../config/types.js'
 import type {HealthCheckName, HealthResult} from '../health/types.js'
 import type {RegistryClient} from '../registry/client.js'
+import type {UsageRules} from '../usage/types.js'
 import type {FireHook} from './hooks.js'
 import type {Candidate, DeletionPlan, ItemOutcome, PlanContext, PlanItem, SkippedItem} from './types.js'
 
@@ -82,7 +84,33 @@ async function runTasks(tasks: Array<ListrTask<object>>, quiet: boolean): Promis
 
 export function planSummary(plan: DeletionPlan): string {
   const tags = plan.items.reduce((n, i) => n + i.tags.length, 0)
-  return `${plan.items.length} manifests (${tags} tags) to delete, ${plan.skipped.length} candidates kept, predicted freed ${humanBytes(plan.predictedFreedBytes)}`
+  const inUse = plan.items.filter((i) => i.inUseAtPlan).length
+  const note = inUse > 0 ? ` (${inUse} in use now: the re-check will keep them)` : ''
+  return `${plan.items.length} manifests (${tags} tags) to delete${note}, ${plan.skipped.length} candidates kept, predicted freed ${humanBytes(plan.predictedFreedBytes)}`
+}
+
+/**
+ * Marks planned items that MongoDB says are in use right now, so a dry run does not promise deletes that the
+ * re-check at --apply will refuse. One usage-graph build for the whole plan.
+ */
+async function annotateUsage(db: Db, plan: DeletionPlan, rules: UsageRules): Promise<void> {
+  const [{buildUsageGraph}, {imageTypeOf}] = await Promise.all([
+    import('../usage/build.js'),
+    import('../usage/join.js'),
+  ])
+  const usage = await buildUsageGraph(db, {now: rules.now})
+  for (const item of plan.items) {
+    const type = imageTypeOf(item.repository)
+    item.inUseAtPlan = null
+    if (!type) continue
+    for (const tag of item.tags) {
+      const verdict = usage.evaluate(type, tag, rules)
+      if (verdict.inUse) {
+        item.inUseAtPlan = `${tag}: ${verdict.reasons.join('; ')}`
+        break
+      }
+    }
+  }
 }
 
 async function preflight(opts: PipelineOptions, plan: DeletionPlan): Promise<{inCluster: boolean}> {
@@ -173,6 +201,11 @@ export async function runDeletionPipeline(opts: PipelineOptions): Promise<Pipeli
             const {buildDeletionPlan} = await import('./digest-plan.js')
             plan = buildDeletionPlan(graph, candidates)
             planGraph = graph
+            await annotateUsage(db, plan, {
+              gracePeriodDays: config.usage.grace_period_days,
+              now: new Date(),
+              unusedSinceDays: opts.unusedSinceDays,
+            })
             task.title = `Plan: ${planSummary(plan)}`
             await hook('drc:plan', {plan, strategy: opts.strategy})
           },

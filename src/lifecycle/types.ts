@@ -25,6 +25,11 @@ export interface PlanItem {
   digest: string
   /** Why: the evidence of every candidate tag on the digest (empty for index children). */
   evidence: string[]
+  /**
+   * What MongoDB says at planning time when a tag of this digest is in use (null: none is). Informational for the
+   * dry run; at --apply the live re-check right before the delete decides.
+   */
+  inUseAtPlan?: null | string
   /** `repository@digest` of planned indexes that list this revision: it only goes after they went. */
   parents: string[]
   repository: string

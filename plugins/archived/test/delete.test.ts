@@ -222,6 +222,13 @@ describe('@drc/plugin-archived: drc archived delete (lifecycle, real services)',
     expect(plan.report_path).to.be.a('string')
     expect(existsSync(path.join(outputDir, 'archived-delete-plan-latest.json'))).to.equal(true)
 
+    // The dry run tells which planned images MongoDB says are in use now: exactly the ones apply will keep.
+    const since = await runCli(['archived', 'delete', '--unused-since-days', String(SINCE_DAYS), '--json'], {env})
+    const annotated = (since.json() as DeletionResult).planned
+    const free = annotated.filter((i) => !i.inUseAtPlan).flatMap((i) => i.tags)
+    expect(free.sort()).to.deep.equal(await expectedDeleted(db))
+    expect(annotated.some((i) => i.inUseAtPlan)).to.equal(true)
+
     const refused = await runCli(['archived', 'delete', '--apply'], {env})
     expect(refused.code, refused.stderr).to.equal(2)
     expect(refused.stderr).to.match(/no terminal to ask on/)
