@@ -41,6 +41,7 @@ run report image-size --limit 10
 run archived list
 run deactivated users
 run unused list
+run archived delete   # dry run: the plan, nothing changes without --apply
 echo
 echo "Configuration: $CONFIG_FILE  (reports in $sandbox/reports)"
 if [ "${DRC_DEMO_KEEP:-}" = 1 ]; then echo "Services left running: npm run services:stop"; fi
