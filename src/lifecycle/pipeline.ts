@@ -176,6 +176,24 @@ export async function runDeletionPipeline(opts: PipelineOptions): Promise<Pipeli
   const backups = {failed: new Map<string, string>(), verified: new Set<string>()}
   let lock: LockState = 'not needed'
   let failure: unknown
+  // The dry run's plan report and the --apply run's audit report are the same document at different moments.
+  const saveReport = async (kind: 'audit' | 'plan') => {
+    const report = buildReport(opts, {
+      analysisPath,
+      backups,
+      failure,
+      graph: planGraph,
+      lock,
+      outcomes,
+      plan,
+      started,
+      warnings,
+    })
+    const {writeReport} = await import('../reports/store.js')
+    const written = await writeReport(config, `${slug(opts.strategy)}-${kind}`, report)
+    return {path: written.path, report}
+  }
+
   const [{connectMongo}, {lazySecretReader}] = await Promise.all([
     import('../services/mongo.js'),
     import('../kube/client.js'),
@@ -223,20 +241,8 @@ export async function runDeletionPipeline(opts: PipelineOptions): Promise<Pipeli
       opts.quiet,
     )
     if (!opts.apply) {
-      const report = buildReport(opts, {
-        analysisPath,
-        backups,
-        failure,
-        graph: planGraph,
-        lock,
-        outcomes,
-        plan,
-        started,
-        warnings,
-      })
-      const {writeReport} = await import('../reports/store.js')
-      const written = await writeReport(config, `${slug(opts.strategy)}-plan`, report)
-      return {exitCode: ExitCode.SUCCESS, report, reportPath: written.path}
+      const {path, report} = await saveReport('plan')
+      return {exitCode: ExitCode.SUCCESS, report, reportPath: path}
     }
 
     if (opts.confirm && plan.items.length > 0) {
@@ -357,24 +363,12 @@ export async function runDeletionPipeline(opts: PipelineOptions): Promise<Pipeli
 
   // Only --apply runs get here (a dry run returned above or failed before changing anything).
   if (!opts.apply) throw failure
-  const report = buildReport(opts, {
-    analysisPath,
-    backups,
-    failure,
-    graph: planGraph,
-    lock,
-    outcomes,
-    plan,
-    started,
-    warnings,
-  })
-  const {writeReport} = await import('../reports/store.js')
-  const written = await writeReport(config, `${slug(opts.strategy)}-audit`, report)
-  opts.log(`audit report: ${written.path}`)
+  const {path: auditPath, report} = await saveReport('audit')
+  opts.log(`audit report: ${auditPath}`)
   await hook('drc:audit', {apply: true, report, strategy: opts.strategy})
   if (failure) {
     if (failure instanceof DrcError && !cancelled)
-      throw new DrcError(`${failure.message} (audit report: ${written.path})`, {
+      throw new DrcError(`${failure.message} (audit report: ${auditPath})`, {
         cause: failure,
         exitCode: failure.exitCode,
         suggestions: failure.suggestions,
@@ -382,7 +376,7 @@ export async function runDeletionPipeline(opts: PipelineOptions): Promise<Pipeli
     throw failure
   }
 
-  return {exitCode: report.exit_code, report, reportPath: written.path}
+  return {exitCode: report.exit_code, report, reportPath: auditPath}
 }
 
 interface RunState {
