@@ -42,15 +42,11 @@ export async function openBackupSession(config: DrcConfig): Promise<BackupSessio
     throw new UsageError('no S3 bucket is configured for backups', [
       'set s3.bucket (or S3_BUCKET), and s3.endpoint for an S3-compatible store',
     ])
-  const [{createS3Client}, {clientOptionsFromConfig, RegistryClient}, {resolveCredentials}, {kubeSecretReader}] =
-    await Promise.all([
-      import('../services/s3.js'),
-      import('../registry/client.js'),
-      import('../registry/credentials.js'),
-      import('../reports/obtain.js'),
-    ])
-  const credentials = await resolveCredentials(config, {readSecret: kubeSecretReader(config)})
-  const registry = new RegistryClient(clientOptionsFromConfig(config, credentials))
+  const [{createS3Client}, {openRegistryClient}] = await Promise.all([
+    import('../services/s3.js'),
+    import('../registry/open.js'),
+  ])
+  const registry = await openRegistryClient(config)
   const s3 = await createS3Client(config)
   return {
     async close() {

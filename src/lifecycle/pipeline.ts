@@ -145,16 +145,6 @@ async function preflight(opts: PipelineOptions, plan: DeletionPlan): Promise<{in
   return {inCluster: location.inCluster}
 }
 
-async function openRegistry(config: DrcConfig): Promise<RegistryClient> {
-  const [{clientOptionsFromConfig, RegistryClient}, {resolveCredentials}, {kubeSecretReader}] = await Promise.all([
-    import('../registry/client.js'),
-    import('../registry/credentials.js'),
-    import('../reports/obtain.js'),
-  ])
-  const credentials = await resolveCredentials(config, {readSecret: kubeSecretReader(config)})
-  return new RegistryClient(clientOptionsFromConfig(config, credentials))
-}
-
 /**
  * Runs the lifecycle. A dry run (no --apply) plans, writes the plan report and changes nothing. An --apply run
  * writes the audit report on every path, also when it fails (then the error is rethrown after the report).
@@ -256,7 +246,8 @@ export async function runDeletionPipeline(opts: PipelineOptions): Promise<Pipeli
       }
     }
 
-    registry = await openRegistry(config)
+    const {openRegistryClient} = await import('../registry/open.js')
+    registry = await openRegistryClient(config)
     const reg = registry
     await runTasks(
       [

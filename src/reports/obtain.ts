@@ -1,9 +1,9 @@
 import type {DrcConfig} from '../config/types.js'
-import type {ReadSecret} from '../registry/credentials.js'
 
 import {defaultRepositories} from '../analysis/scan.js'
 import {analyseRegistry, type AnalysisOptions, type AnalysisRun} from '../analysis/service.js'
 import {registryBaseUrl} from '../registry/client.js'
+import {kubeSecretReader} from '../registry/open.js'
 import {buildImageAnalysisReport, IMAGE_ANALYSIS, type ImageAnalysisReport} from './image-analysis.js'
 import {readLatest, writeReport} from './store.js'
 
@@ -23,19 +23,6 @@ export interface ObtainedAnalysis {
   /** True when a fresh report was reused instead of scanning. */
   reused: boolean
   run?: AnalysisRun
-}
-
-/**
- * Registry credentials may live in Kubernetes secrets (registry.auth_secret, domino-registry). The cluster is only
- * contacted when no user/password is configured, and each call is bounded, so a missing or black-holed API server
- * costs at most a few seconds and then means "no secret" (resolveCredentials treats a failed read as absent).
- */
-export function kubeSecretReader(config: DrcConfig, timeoutMs = 10_000): ReadSecret {
-  return async (namespace, name) => {
-    const {createKubeClients, secretDataReader} = await import('../kube/client.js')
-    const clients = createKubeClients(config, process.env, {signal: AbortSignal.timeout(timeoutMs)})
-    return secretDataReader(() => clients)(namespace, name)
-  }
 }
 
 /** Runs the scan as a listr2 task whose title counts tags; silent under --json, else rendered on stderr. */
