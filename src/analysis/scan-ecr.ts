@@ -1,6 +1,6 @@
 import type {EcrBackend} from '../registry/ecr-backend.js'
 
-import {sha256Digest} from '../registry/client.js'
+import {actualDigest, parseDigest} from '../registry/digest.js'
 import {DigestMismatchError, NotFoundError} from '../registry/errors.js'
 import {mapLimit} from '../registry/map-limit.js'
 import {MediaType, parseManifest} from '../registry/media-types.js'
@@ -94,8 +94,8 @@ export async function scanEcr(backend: EcrBackend, opts: ScanOptions): Promise<S
         for (const m of answer.found) {
           const ref = via.get(m.digest) ?? `${repository}@${m.digest}`
           // Same integrity rule as the registry client: the bytes must hash to the digest ECR names them by.
-          const actual = sha256Digest(m.body)
-          if (m.digest.startsWith('sha256:') && actual !== m.digest) {
+          const actual = actualDigest(m.body, parseDigest(m.digest, `ECR digest of ${ref}`))
+          if (actual !== m.digest) {
             throw new DigestMismatchError(
               {method: 'BatchGetImage', reference: m.digest, repository, url: 'ECR API'},
               m.digest,

@@ -1,4 +1,5 @@
 import {DrcError} from '../lib/errors.js'
+import {assertRepository as checkRepository, assertTag as checkTag, parseDigest} from '../registry/digest.js'
 
 /**
  * The content-addressed layout of backups in the bucket. Blobs and manifests are keyed by digest, so a layer
@@ -10,25 +11,24 @@ import {DrcError} from '../lib/errors.js'
  *   <prefix>/images/<repository>/sha256:<hex>.json     record of an image backed up by digest
  */
 
-const DIGEST = /^sha256:[\da-f]{64}$/
-// The distribution spec's tag grammar; it cannot contain ':' or '/', so tag and digest records never collide.
-const TAG = /^\w[\w.-]{0,127}$/
-const REPOSITORY = /^[\da-z]+(?:(?:[._]|__|-+)[\da-z]+)*(?:\/[\da-z]+(?:(?:[._]|__|-+)[\da-z]+)*)*$/
-
-export function assertDigest(digest: string, what: string): void {
-  if (!DIGEST.test(digest)) {
-    throw new DrcError(`${what}: "${digest}" is not a sha256 digest`, {
+/** Backups are sha256 only (blobs are hashed with sha256 while streaming); any other digest is refused. */
+export function assertDigest(digest: unknown, what: string): string {
+  const d = parseDigest(digest, what)
+  if (d.algorithm !== 'sha256') {
+    throw new DrcError(`${what}: "${d.value}" is not a sha256 digest`, {
       suggestions: ['backups support sha256 digests only (sha256:<64 hex characters>)'],
     })
   }
+
+  return d.value
 }
 
-export function assertTag(tag: string): void {
-  if (!TAG.test(tag)) throw new DrcError(`"${tag}" is not a valid image tag`)
+export function assertTag(tag: unknown, what = 'image tag'): string {
+  return checkTag(tag, what)
 }
 
-export function assertRepository(repository: string): void {
-  if (!REPOSITORY.test(repository)) throw new DrcError(`"${repository}" is not a valid repository name`)
+export function assertRepository(repository: unknown, what = 'repository'): string {
+  return checkRepository(repository, what)
 }
 
 function base(prefix: string): string {
@@ -48,8 +48,8 @@ export function manifestKey(prefix: string, digest: string): string {
 
 /** `reference` is a tag or a digest. */
 export function recordKey(prefix: string, repository: string, reference: string): string {
-  assertRepository(repository)
+  assertRepository(repository, 'repository of a backup record')
   if (reference.includes(':')) assertDigest(reference, `${repository}@${reference}`)
-  else assertTag(reference)
+  else assertTag(reference, `tag of a backup record in ${repository}`)
   return `${base(prefix)}images/${repository}/${reference}.json`
 }

@@ -4,12 +4,32 @@ import type {BackupRecord, BackupStore, ImageRef, VerifyProblem, VerifyResult} f
 
 import {mapLimit} from '../registry/map-limit.js'
 import {SHA256_METADATA} from './backup.js'
-import {blobKey, manifestKey, recordKey} from './layout.js'
+import {assertDigest, assertRepository, assertTag, blobKey, manifestKey, recordKey} from './layout.js'
 import {withStore} from './store.js'
 import {walkImage} from './walk.js'
 
 function sha256(data: Buffer): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`
+}
+
+/** Every name and digest of a record read back from S3 is outside input: checked before it builds a key or URL. */
+function recordProblem(r: Partial<BackupRecord>): null | string {
+  try {
+    assertDigest(r.digest, 'record digest')
+    assertRepository(r.repository, 'record repository')
+    if (r.tag !== null && r.tag !== undefined) assertTag(r.tag, 'record tag')
+    for (const [i, b] of (r.blobs ?? []).entries()) {
+      assertDigest(b?.digest, `record blobs[${i}] digest`)
+      if (typeof b.size !== 'number' || !Number.isSafeInteger(b.size) || b.size < 0)
+        return `record blobs[${i}] size is not a byte count`
+    }
+
+    for (const [i, m] of (r.manifests ?? []).entries()) assertDigest(m?.digest, `record manifests[${i}] digest`)
+  } catch (error) {
+    return (error as Error).message
+  }
+
+  return null
 }
 
 function parseRecord(bytes: Buffer): BackupRecord | string {
@@ -19,7 +39,8 @@ function parseRecord(bytes: Buffer): BackupRecord | string {
       return 'record lacks digest, repository or blobs'
     }
 
-    return {manifests: [], mediaType: '', tag: null, ...r} as BackupRecord
+    if (r.manifests !== undefined && !Array.isArray(r.manifests)) return 'record manifests is not a list'
+    return recordProblem(r) ?? ({manifests: [], mediaType: '', tag: null, ...r} as BackupRecord)
   } catch (error) {
     return `record is not JSON: ${(error as Error).message}`
   }

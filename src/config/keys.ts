@@ -61,6 +61,22 @@ export const KEYS: KeySpec[] = [
   },
   {
     default: null,
+    description:
+      'PEM file of the CA(s) that signed the registry certificate (a private CA); added to the system CAs for the registry only',
+    env: ['DRC_REGISTRY_CA_FILE'],
+    path: 'registry.ca_file',
+    type: 'string',
+  },
+  {
+    default: true,
+    description:
+      'Verify the registry TLS certificate. false accepts any certificate (man-in-the-middle possible) and warns on stderr every run; prefer registry.ca_file',
+    env: ['DRC_REGISTRY_TLS_VERIFY'],
+    path: 'registry.tls_verify',
+    type: 'boolean',
+  },
+  {
+    default: null,
     description: 'Registry user name',
     env: ['REGISTRY_USERNAME'],
     path: 'registry.username',
@@ -198,6 +214,13 @@ export const KEYS: KeySpec[] = [
     type: 'string',
   },
   {default: 'drc-backups', description: 'Key prefix of backups in the bucket', path: 's3.prefix', type: 'string'},
+  {
+    default: null,
+    description: 'PEM file of the CA(s) that signed the S3 endpoint certificate (a private CA)',
+    env: ['DRC_S3_CA_FILE'],
+    path: 's3.ca_file',
+    type: 'string',
+  },
   {default: true, description: 'Apply the registry request rate limit', path: 'rate_limit.enabled', type: 'boolean'},
   {
     default: 10,

@@ -1,5 +1,5 @@
 import {cosmiconfig} from 'cosmiconfig'
-import {existsSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 
 import type {ConfigIssue, DrcConfig, LoadedConfig, ValueSource} from './types.js'
@@ -115,6 +115,68 @@ function setPath(target: Record<string, unknown>, dotted: string, value: unknown
   node[parts.at(-1)!] = value
 }
 
+function lineColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset)
+  const line = before.split('\n').length
+  return `line ${line}, column ${offset - before.lastIndexOf('\n')}`
+}
+
+/** A prefix that could still become valid JSON: it parses, or fails only for ending too early. */
+function viable(text: string): boolean {
+  try {
+    JSON.parse(text)
+    return true
+  } catch (error) {
+    const {message} = error as Error
+    const at = /at position (\d+)/.exec(message)
+    return /end of JSON input/.test(message) || (at !== null && Number(at[1]) >= text.length)
+  }
+}
+
+/** Offset of the first character that makes `text` invalid JSON (when the engine does not say; Node 20 often). */
+function badOffset(text: string): number {
+  let lo = 0
+  let hi = text.length
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2)
+    if (viable(text.slice(0, mid))) lo = mid
+    else hi = mid - 1
+  }
+
+  return lo
+}
+
+/** Why JSON `file` does not parse, with line and column, never quoting the text (it may hold passwords). */
+function jsonProblem(file: string): null | string {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '')
+    JSON.parse(text)
+    return null
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) return null
+    // The engine quotes the text around the error (`…, "…" is not valid JSON`): cut it, it may hold a password.
+    const reason = error.message.replace(/, .*is not valid JSON$/s, '').replace(/ while parsing .*$/s, '')
+    const at = /^(.*?) in JSON at position (\d+)/s.exec(reason)
+    return at
+      ? `${at[1]} at ${lineColumn(text!, Number(at[2]))}`
+      : `${reason} at ${lineColumn(text!, badOffset(text!))}`
+  }
+}
+
+/**
+ * Why a configuration file does not parse, with its position, and without quoting the file (it may hold
+ * passwords). YAML errors carry a reason and a mark; JSON is parsed again to find the position.
+ */
+export function parseErrorText(error: unknown, file: null | string): string {
+  const e = error as {mark?: {column: number; line: number}; message?: string; reason?: string}
+  if (e?.reason && e.mark) return `${e.reason} at line ${e.mark.line + 1}, column ${e.mark.column + 1}`
+  const json = file && /JSON/.test(String(e?.message)) ? jsonProblem(file) : null
+  if (json) return json
+  const message = error instanceof Error ? error.message : String(error)
+  return message.split('\n').find((l) => l.trim() && !/^(YAML|JSON) Error in /.test(l)) ?? message.split('\n')[0]
+}
+
 async function readFile(
   opts: LoadOptions,
   env: NodeJS.ProcessEnv,
@@ -141,9 +203,12 @@ async function readFile(
     const result = await explorer.search(cwd)
     return {data: (result?.config ?? {}) as Record<string, unknown>, file: result?.filepath ?? null}
   } catch (error) {
-    const message = error instanceof Error ? error.message.split('\n')[0] : String(error)
-    errors.push({message: `cannot parse configuration file: ${message}`, path: 'config'})
-    return {data: {}, file: explicit ? path.resolve(cwd, explicit) : null}
+    const file = (error as {filepath?: string}).filepath ?? (explicit ? path.resolve(cwd, explicit) : null)
+    errors.push({
+      message: `cannot parse configuration file ${file ?? ''}: ${parseErrorText(error, file)}`.replace('  ', ' '),
+      path: 'config',
+    })
+    return {data: {}, file}
   }
 }
 

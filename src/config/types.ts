@@ -33,10 +33,12 @@ export interface DrcConfig {
   rate_limit: {burst_size: number; enabled: boolean; requests_per_second: number}
   registry: {
     auth_secret: null | string
+    ca_file: null | string
     insecure: boolean
     password: null | string
     repository: string
     scan_repositories: string[]
+    tls_verify: boolean
     url: string
     username: null | string
   }
@@ -49,7 +51,7 @@ export interface DrcConfig {
     max_retries: number
     timeout: number
   }
-  s3: {bucket: null | string; endpoint: null | string; prefix: string; region: string}
+  s3: {bucket: null | string; ca_file: null | string; endpoint: null | string; prefix: string; region: string}
   security: {dry_run_by_default: boolean; require_confirmation: boolean}
   usage: {grace_period_days: number}
 }

@@ -1,5 +1,8 @@
 import type {ConfigIssue, DrcConfig} from './types.js'
 
+import {mongoUriProblem} from './mongo-uri.js'
+import {caFileProblem} from './tls.js'
+
 const REPOSITORY = /^[\w\-/]+$/
 const DNS_LABEL = /^[a-z\d]([a-z\d-]*[a-z\d])?$/
 const HOST_PORT = /^[\w.-]+(:\d{1,5})?$/
@@ -43,6 +46,16 @@ const registryRules: Rules = (c, err, warn) => {
       'registry.repository',
       `Repository name '${c.registry.repository}' contains invalid characters (allowed: letters, digits, _ - /)`,
     )
+  for (const [key, file] of [
+    ['registry.ca_file', c.registry.ca_file],
+    ['s3.ca_file', c.s3.ca_file],
+  ] as const) {
+    const problem = file ? caFileProblem(file) : null
+    if (problem) err(key, problem)
+  }
+
+  if (!c.registry.tls_verify)
+    warn('registry.tls_verify', 'false: the registry certificate is not verified (prefer registry.ca_file)')
   for (const repo of c.registry.scan_repositories)
     if (!isValidRepository(repo))
       err('registry.scan_repositories', `Repository name '${repo}' contains invalid characters`)
@@ -66,8 +79,12 @@ const kubernetesRules: Rules = (c, err) => {
 
 const mongoRules: Rules = (c, err) => {
   if (c.mongo.uri) {
-    if (!/^mongodb(\+srv)?:\/\//.test(c.mongo.uri))
-      err('mongo.uri', 'MongoDB URI must start with mongodb:// or mongodb+srv://')
+    const problem = /^mongodb(\+srv)?:\/\//.test(c.mongo.uri)
+      ? mongoUriProblem(c.mongo.uri)
+      : 'MongoDB URI must start with mongodb:// or mongodb+srv://'
+    if (problem?.startsWith('MongoDB URI')) err('mongo.uri', problem)
+    else if (problem)
+      err('mongo.uri', `MongoDB URI does not parse: ${problem} (the URI is not shown: it may hold a password)`)
   } else {
     if (!c.mongo.host) err('mongo.host', 'MongoDB host is required')
     if (!c.mongo.db) err('mongo.db', 'MongoDB database is required')

@@ -1,11 +1,22 @@
-import {createHash} from 'node:crypto'
 import {setTimeout as sleep} from 'node:timers/promises'
+import tls from 'node:tls'
 import {Agent, type Dispatcher, request} from 'undici'
 
 import type {DrcConfig} from '../config/types.js'
 
+import {readCaFile, warnTlsVerifyOff} from '../config/tls.js'
 import {RegistryAuth} from './auth.js'
 import {ANONYMOUS, type CredentialSource} from './credentials.js'
+import {
+  actualDigest,
+  assertDigest,
+  assertReference,
+  assertRepository,
+  assertTag,
+  hashOf,
+  InvalidReferenceError,
+  parseDigest,
+} from './digest.js'
 import {
   DeletionDisabledError,
   DigestMismatchError,
@@ -31,6 +42,8 @@ export interface RegistryClientOptions {
    * `signal.reason` rather than a network error, and nothing is retried.
    */
   signal?: AbortSignal
+  /** TLS of an https registry: extra CA (PEM) and whether the certificate is verified at all (default true). */
+  tls?: {ca?: string; verify: boolean}
   /** Registry base URL with scheme, e.g. `https://registry.example.com` or `http://127.0.0.1:5000`. */
   url: string
 }
@@ -96,6 +109,10 @@ export function clientOptionsFromConfig(config: DrcConfig, credentials?: Credent
       maxRetries: config.retry.max_retries,
       timeoutMs: config.retry.timeout * 1000,
     },
+    tls: {
+      ca: config.registry.ca_file ? readCaFile(config.registry.ca_file, 'registry.ca_file') : undefined,
+      verify: config.registry.tls_verify,
+    },
     url: registryBaseUrl(config.registry.url, config.registry.insecure),
   }
 }
@@ -130,14 +147,19 @@ export function nextLink(link: string | undefined): string | undefined {
 }
 
 export function sha256Digest(data: Buffer | string): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`
+  return hashOf(data, 'sha256')
 }
 
-function verifyDigest(body: Buffer, expected: string, subject: RequestSubject): void {
-  const [algo, hex] = expected.split(':')
-  if (algo !== 'sha256' && algo !== 'sha512') return
-  const actual = `${algo}:${createHash(algo).update(body).digest('hex')}`
-  if (actual !== `${algo}:${hex}`) throw new DigestMismatchError(subject, expected, actual)
+/** Checks `body` against a digest (validated first, `source` names where it came from); no algorithm is skipped. */
+function verifyDigest(body: Buffer, expected: string, source: string, subject: RequestSubject): string {
+  const digest = parseDigest(expected, source)
+  const actual = actualDigest(body, digest)
+  if (actual !== digest.value) throw new DigestMismatchError(subject, expected, actual)
+  return digest.value
+}
+
+function what(repository: string, reference: string): string {
+  return `${repository}${reference.includes(':') ? '@' : ':'}${reference}`
 }
 
 /**
@@ -155,8 +177,15 @@ export class RegistryClient {
 
   constructor(private readonly opts: RegistryClientOptions) {
     this.baseUrl = registryBaseUrl(opts.url, false)
+    const verify = opts.tls?.verify ?? true
+    if (!verify && this.baseUrl.startsWith('https:')) warnTlsVerifyOff(this.baseUrl)
     this.agent = new Agent({
       bodyTimeout: opts.retry.timeoutMs,
+      // A private CA is added to Node's system CAs (not instead of them), for this registry only.
+      connect: {
+        ...(opts.tls?.ca ? {ca: [...tls.rootCertificates, opts.tls.ca]} : {}),
+        rejectUnauthorized: verify,
+      },
       connections: opts.maxConcurrency,
       headersTimeout: opts.retry.timeoutMs,
       keepAliveTimeout: 30_000,
@@ -180,7 +209,8 @@ export class RegistryClient {
     while (path) {
       // eslint-disable-next-line no-await-in-loop
       const res = await this.call({access: 'catalog', expect: [200], method: 'GET', path})
-      out.push(...((JSON.parse(res.body.toString('utf8')) as {repositories?: string[]}).repositories ?? []))
+      const page = (JSON.parse(res.body.toString('utf8')) as {repositories?: unknown[]}).repositories ?? []
+      for (const r of page) out.push(assertRepository(r, `catalog of ${this.baseUrl}`))
       path = nextLink(header(res.headers, 'link'))
     }
 
@@ -202,6 +232,8 @@ export class RegistryClient {
       })
     }
 
+    assertDigest(digest, `digest to delete in ${repository}`)
+
     await this.call({
       access: 'delete',
       expect: [202],
@@ -214,6 +246,7 @@ export class RegistryClient {
 
   /** Blob as a stream; the caller must consume or destroy it. */
   async getBlob(repository: string, digest: string): Promise<{size: number; stream: NodeJS.ReadableStream}> {
+    assertDigest(digest, `blob to read from ${repository}`)
     const res = await this.call(
       {
         access: 'pull',
@@ -240,15 +273,21 @@ export class RegistryClient {
     }
     const res = await this.call(call)
     const subject = this.subject(call)
+    const ref = what(repository, reference)
     const claimed = header(res.headers, 'docker-content-digest')
-    if (reference.includes(':')) verifyDigest(res.body, reference, subject)
-    if (claimed) verifyDigest(res.body, claimed, subject)
-    const digest = reference.includes(':') ? reference : (claimed ?? sha256Digest(res.body))
+    if (reference.includes(':')) verifyDigest(res.body, reference, `digest requested for ${ref}`, subject)
+    // A registry header is outside input: validated (grammar, allowed algorithm) and verified before any use.
+    const checked =
+      claimed === undefined
+        ? undefined
+        : verifyDigest(res.body, claimed, `Docker-Content-Digest of GET ${ref} (${this.baseUrl})`, subject)
+    const digest = reference.includes(':') ? reference : (checked ?? sha256Digest(res.body))
     const mediaType = header(res.headers, 'content-type') ?? ''
     let manifest: ParsedManifest
     try {
-      manifest = parseManifest(res.body, mediaType, `${repository}:${reference}`)
+      manifest = parseManifest(res.body, mediaType, `manifest of ${ref} (${this.baseUrl})`)
     } catch (error) {
+      if (error instanceof InvalidReferenceError) throw error
       throw new RegistryError((error as Error).message, subject, {cause: error})
     }
 
@@ -257,6 +296,7 @@ export class RegistryClient {
 
   /** Size of a blob, or null when the repository does not have it. */
   async headBlob(repository: string, digest: string): Promise<null | number> {
+    assertDigest(digest, `blob to look up in ${repository}`)
     const res = await this.call({
       access: 'pull',
       expect: [200, 404],
@@ -279,7 +319,14 @@ export class RegistryClient {
       repository,
     }
     const res = await this.call(call)
-    const digest = header(res.headers, 'docker-content-digest') ?? (reference.includes(':') ? reference : undefined)
+    const claimed = header(res.headers, 'docker-content-digest')
+    if (claimed !== undefined)
+      assertDigest(claimed, `Docker-Content-Digest of HEAD ${what(repository, reference)} (${this.baseUrl})`)
+    if (claimed !== undefined && reference.includes(':') && claimed !== reference) {
+      throw new DigestMismatchError(this.subject(call), reference, claimed)
+    }
+
+    const digest = claimed ?? (reference.includes(':') ? reference : undefined)
     if (!digest) {
       throw new RegistryError(
         `registry gave no Docker-Content-Digest for ${repository}:${reference}`,
@@ -304,7 +351,9 @@ export class RegistryClient {
     while (path) {
       // eslint-disable-next-line no-await-in-loop
       const res = await this.call({access: 'pull', expect: [200], method: 'GET', path, repository})
-      out.push(...((JSON.parse(res.body.toString('utf8')) as {tags?: null | string[]}).tags ?? []))
+      const page = (JSON.parse(res.body.toString('utf8')) as {tags?: null | unknown[]}).tags ?? []
+      // Tags go into request paths: a tag list entry with '/' or '..' is refused, never requested.
+      for (const t of page) out.push(assertTag(t, `tag list of ${repository} (${this.baseUrl})`))
       path = nextLink(header(res.headers, 'link'))
     }
 
@@ -327,7 +376,10 @@ export class RegistryClient {
       reference,
       repository,
     })
-    return header(res.headers, 'docker-content-digest') ?? sha256Digest(body)
+    const claimed = header(res.headers, 'docker-content-digest')
+    return claimed === undefined
+      ? sha256Digest(body)
+      : assertDigest(claimed, `Docker-Content-Digest of PUT ${what(repository, reference)} (${this.baseUrl})`)
   }
 
   /**
@@ -341,6 +393,7 @@ export class RegistryClient {
     data: Buffer,
     mountFrom?: string,
   ): Promise<'mounted' | 'uploaded'> {
+    assertDigest(digest, `blob to upload to ${repository}`)
     const query = mountFrom ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(mountFrom)}` : ''
     const start = await this.call({
       access: 'push',
@@ -495,6 +548,9 @@ export class RegistryClient {
 
   private async call(c: Call, stream = false): Promise<Answer & {stream?: NodeJS.ReadableStream}> {
     const {signal} = this.opts
+    // Last line of defence: no repository or reference reaches a URL unchecked, whoever the caller is.
+    if (c.repository !== undefined) assertRepository(c.repository, `repository of ${c.method} ${c.path}`)
+    if (c.reference !== undefined) assertReference(c.reference, `reference of ${c.method} ${c.repository ?? ''}`)
     try {
       return await this.attempt(c, stream)
     } catch (error) {

@@ -1,6 +1,7 @@
 import type {ECRClient} from '@aws-sdk/client-ecr'
 
 import {ecrRegion} from './credentials.js'
+import {assertDigest, assertTag} from './digest.js'
 
 export interface EcrImage {
   digest: string
@@ -94,6 +95,7 @@ export class EcrBackend {
       for (const img of r.images ?? []) {
         const digest = img.imageId?.imageDigest
         if (!digest || !img.imageManifest || got.has(digest)) continue
+        assertDigest(digest, `ECR BatchGetImage digest in ${repository}`)
         got.add(digest)
         found.push({
           body: Buffer.from(img.imageManifest, 'utf8'),
@@ -135,11 +137,12 @@ export class EcrBackend {
       )
       for (const d of page.imageDetails ?? []) {
         if (!d.imageDigest) continue
+        const source = `ECR DescribeImages of ${repository}`
         out.push({
-          digest: d.imageDigest,
+          digest: assertDigest(d.imageDigest, `${source} digest`),
           pushedAt: d.imagePushedAt ?? null,
           sizeBytes: d.imageSizeInBytes ?? 0,
-          tags: [...(d.imageTags ?? [])].sort(),
+          tags: (d.imageTags ?? []).map((t) => assertTag(t, `${source} tag`)).sort(),
         })
       }
 

@@ -9,8 +9,7 @@ export interface RequestSubject {
 }
 
 function subjectText(s: RequestSubject): string {
-  if (s.repository && s.reference)
-    return `${s.repository}${s.reference.startsWith('sha256:') ? '@' : ':'}${s.reference}`
+  if (s.repository && s.reference) return `${s.repository}${s.reference.includes(':') ? '@' : ':'}${s.reference}`
   if (s.repository) return s.repository
   return s.url
 }

@@ -1,8 +1,11 @@
 import {createHash} from 'node:crypto'
-import {mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {readdirSync, readFileSync, renameSync} from 'node:fs'
 import path from 'node:path'
 
 import type {DrcConfig} from '../config/types.js'
+
+import {makePrivateDirSync, writePrivateFileSync} from '../lib/private-files.js'
+import {isDigest, parseDigest} from './digest.js'
 
 export interface CachedManifest {
   body: Buffer
@@ -12,7 +15,8 @@ export interface CachedManifest {
 /**
  * Manifests on disk keyed by digest. A digest names immutable content, so entries never expire; each read is
  * re-hashed, so a corrupt file is a miss, never a wrong answer. Tag → digest is never stored here.
- * File layout: `<dir>/<algo>/<hex>`, first line the media type, then the exact manifest bytes.
+ * File layout: `<dir>/<algo>/<hex>`, first line the media type, then the exact manifest bytes. Paths are built
+ * only from digests that passed digest.ts (allowed algorithm, fixed-length hex), so no entry leaves `dir`.
  */
 export class ManifestCache {
   hits = 0
@@ -35,8 +39,9 @@ export class ManifestCache {
       return mem
     }
 
+    // An invalid digest never names a file: it is a miss (the caller then asks the registry, which checks it).
+    if (!isDigest(digest)) return null
     const [algo, hex] = digest.split(':')
-    if ((algo !== 'sha256' && algo !== 'sha512') || !/^[a-f0-9]+$/.test(hex ?? '')) return null
     let raw: Buffer
     try {
       // Synchronous on purpose: manifests are a few KiB in the page cache, and the thread-pool round trip of
@@ -71,17 +76,17 @@ export class ManifestCache {
   }
 
   async put(digest: string, entry: CachedManifest): Promise<void> {
+    const {algorithm: algo, encoded: hex} = parseDigest(digest, 'digest of a manifest to cache')
     this.memory.set(digest, entry)
-    const [algo, hex] = digest.split(':')
     const dir = path.join(this.dir, algo)
     if (!this.made.has(dir)) {
-      mkdirSync(dir, {recursive: true})
+      makePrivateDirSync(dir)
       this.made.add(dir)
     }
 
     // Write then rename, so a crash never leaves a half-written entry under the final name.
     const tmp = path.join(dir, `.${hex}.${process.pid}.${Math.random().toString(36).slice(2)}`)
-    writeFileSync(tmp, Buffer.concat([Buffer.from(`${entry.mediaType}\n`), entry.body]))
+    writePrivateFileSync(tmp, Buffer.concat([Buffer.from(`${entry.mediaType}\n`), entry.body]))
     renameSync(tmp, path.join(dir, hex))
   }
 }

@@ -1,3 +1,5 @@
+import {assertDigest} from './digest.js'
+
 /** Manifest media types drc understands; the Accept list always names all four (pitfall P3). */
 export const MediaType = {
   DOCKER_LIST: 'application/vnd.docker.distribution.manifest.list.v2+json',
@@ -35,7 +37,7 @@ function descriptor(raw: unknown, where: string): Descriptor {
     throw new TypeError(`${where}: descriptor without digest/size`)
   }
 
-  return {digest: d.digest, mediaType: d.mediaType, platform: d.platform, size: d.size}
+  return {digest: assertDigest(d.digest, `${where} digest`), mediaType: d.mediaType, platform: d.platform, size: d.size}
 }
 
 /**

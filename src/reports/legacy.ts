@@ -1,12 +1,13 @@
-import {mkdir, rename, writeFile} from 'node:fs/promises'
+import {rename} from 'node:fs/promises'
 import path from 'node:path'
 
 import type {SummaryStats} from '../analysis/graph.js'
 import type {DrcConfig} from '../config/types.js'
 import type {ImageAnalysisReport, LayerEntry} from './image-analysis.js'
 
+import {makePrivateDir, writePrivateFile} from '../lib/private-files.js'
 import {gib} from './format.js'
-import {timestampSuffix} from './store.js'
+import {legacyTimestampSuffix} from './store.js'
 
 /**
  * The predecessor's six image-analysis files, rebuilt from one `image-analysis` report so operators' scripts that
@@ -120,7 +121,7 @@ export function buildLegacyAnalysis(report: ImageAnalysisReport): LegacyAnalysis
 export function legacyFilePath(config: Pick<DrcConfig, 'analysis'>, configured: string, now: Date): string {
   const base = path.basename(configured) === configured ? path.join(config.analysis.output_dir, configured) : configured
   const ext = path.extname(base)
-  return path.resolve(`${base.slice(0, base.length - ext.length)}-${timestampSuffix(now)}${ext || '.json'}`)
+  return path.resolve(`${base.slice(0, base.length - ext.length)}-${legacyTimestampSuffix(now)}${ext || '.json'}`)
 }
 
 /**
@@ -139,9 +140,9 @@ export async function writeLegacyFiles(
     const file = legacyFilePath(config, config.reports[key], now)
     const tmp = `${file}.${process.pid}.tmp`
     // eslint-disable-next-line no-await-in-loop -- six small files, in a stable order
-    await mkdir(path.dirname(file), {recursive: true})
+    await makePrivateDir(path.dirname(file))
     // eslint-disable-next-line no-await-in-loop
-    await writeFile(tmp, `${JSON.stringify(analysis[key], null, 2)}\n`)
+    await writePrivateFile(tmp, `${JSON.stringify(analysis[key], null, 2)}\n`)
     // eslint-disable-next-line no-await-in-loop
     await rename(tmp, file)
     written[key] = file

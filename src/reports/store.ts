@@ -1,9 +1,11 @@
-import {mkdir, readdir, readFile, readlink, rename, symlink, unlink, writeFile} from 'node:fs/promises'
+import {randomBytes} from 'node:crypto'
+import {link, readdir, readFile, readlink, rename, symlink, unlink} from 'node:fs/promises'
 import path from 'node:path'
 
 import type {DrcConfig} from '../config/types.js'
 
 import {DrcError} from '../lib/errors.js'
+import {makePrivateDir, writePrivateFile} from '../lib/private-files.js'
 
 /**
  * Every report file is this envelope: what it is (`schema` + `schema_version`), when it was made (UTC), and
@@ -38,25 +40,72 @@ function checkName(name: string): void {
   }
 }
 
-/** `2026-01-15T14:30:00.123Z` → `2026-01-15T14-30-00Z` */
+/** `2026-01-15T14:30:00.123Z` → `2026-01-15T14-30-00.123Z` (UTC to the millisecond; sorts chronologically). */
 export function timestampSuffix(d: Date): string {
-  return d
-    .toISOString()
-    .replace(/\.\d{3}Z$/, 'Z')
-    .replaceAll(':', '-')
+  return d.toISOString().replaceAll(':', '-')
+}
+
+/** The predecessor's one-second form `2026-01-15T14-30-00Z`, kept for its legacy file names only. */
+export function legacyTimestampSuffix(d: Date): string {
+  return timestampSuffix(d).replace(/\.\d{3}Z$/, 'Z')
 }
 
 export const latestName = (name: string): string => `${name}-latest.json`
 
+/** The timestamp of a report file name (both today's and the older one-second form), as a sortable key. */
+function nameKey(name: string, file: string): null | string {
+  const escaped = name.replaceAll('.', String.raw`\.`)
+  const m = new RegExp(`^${escaped}-(\\d{4}-\\d{2}-\\d{2}T\\d{2}-\\d{2}-\\d{2})(\\.\\d{3})?Z\\.json$`).exec(file)
+  return m ? `${m[1]}${m[2] ?? '.000'}` : null
+}
+
+const tmpName = (file: string): string => `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+
 async function atomicWrite(file: string, text: string): Promise<void> {
-  await mkdir(path.dirname(file), {recursive: true})
-  const tmp = `${file}.${process.pid}.tmp`
-  await writeFile(tmp, text)
+  await makePrivateDir(path.dirname(file))
+  const tmp = tmpName(file)
+  await writePrivateFile(tmp, text, 'wx')
   await rename(tmp, file)
 }
 
 /**
- * Writes `<output_dir>/<name>-YYYY-MM-DDTHH-MM-SSZ.json` and points `<name>-latest.json` at it (a relative
+ * Writes `text` under `<name>-<now>.json`, never over another report: the complete file is linked into place,
+ * which fails when the name is taken (another report in the same millisecond); the name then moves on to the
+ * next free millisecond, so names stay unique, sortable and in creation order.
+ */
+async function createUnique(dir: string, name: string, now: Date, text: string): Promise<string> {
+  await makePrivateDir(dir)
+  const tmp = tmpName(path.join(dir, name))
+  await writePrivateFile(tmp, text, 'wx')
+  try {
+    for (let i = 0; i < 1000; i++) {
+      const file = path.join(dir, `${name}-${timestampSuffix(new Date(now.getTime() + i))}.json`)
+      try {
+        // eslint-disable-next-line no-await-in-loop
+        await link(tmp, file)
+        return file
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      }
+    }
+  } finally {
+    await unlink(tmp).catch(() => {})
+  }
+
+  throw new DrcError(`cannot find a free file name for report ${name} in ${dir}`)
+}
+
+/** Points `<name>-latest.json` at `file` (the report just written: the last writer wins, whatever the clock says). */
+async function pointLatest(dir: string, name: string, file: string): Promise<string> {
+  const latest = path.join(dir, latestName(name))
+  const tmpLink = tmpName(latest)
+  await symlink(path.basename(file), tmpLink)
+  await rename(tmpLink, latest)
+  return latest
+}
+
+/**
+ * Writes `<output_dir>/<name>-YYYY-MM-DDTHH-MM-SS.mmmZ.json` (mode 0600, unique) and points `<name>-latest.json` at it (a relative
  * symlink, replaced atomically). With `output`, writes exactly that file and leaves the latest pointer alone.
  * Only complete data should be written: a failed run writes nothing, so "latest" never names a partial report.
  */
@@ -82,20 +131,11 @@ export async function writeReport<T>(
   }
 
   const dir = path.resolve(config.analysis.output_dir)
-  const file = path.join(dir, `${name}-${timestampSuffix(now)}.json`)
-  await atomicWrite(file, text)
-  const latest = path.join(dir, latestName(name))
-  const tmpLink = `${latest}.${process.pid}.tmp`
-  await unlink(tmpLink).catch(() => {})
-  await symlink(path.basename(file), tmpLink)
-  await rename(tmpLink, latest)
-  return {latest, path: file}
+  const file = await createUnique(dir, name, now, text)
+  return {latest: await pointLatest(dir, name, file), path: file}
 }
 
 async function newestTimestamped(dir: string, name: string): Promise<null | string> {
-  const pattern = new RegExp(
-    `^${name.replaceAll('.', String.raw`\.`)}-\\d{4}-\\d{2}-\\d{2}T\\d{2}-\\d{2}-\\d{2}Z\\.json$`,
-  )
   let files: string[]
   try {
     files = await readdir(dir)
@@ -103,9 +143,13 @@ async function newestTimestamped(dir: string, name: string): Promise<null | stri
     return null
   }
 
-  // UTC timestamps in the name sort chronologically.
-  const match = files.filter((f) => pattern.test(f)).sort()
-  return match.length > 0 ? path.join(dir, match.at(-1)!) : null
+  // UTC timestamps in the name sort chronologically (one-second names of older versions count as .000).
+  const keyed = files.flatMap((f) => {
+    const key = nameKey(name, f)
+    return key ? [{f, key}] : []
+  })
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.f < b.f ? -1 : 1))
+  return keyed.length > 0 ? path.join(dir, keyed.at(-1)!.f) : null
 }
 
 /**

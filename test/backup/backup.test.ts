@@ -28,6 +28,7 @@ import {parseManifest} from '../../src/registry/media-types.js'
 import {createS3Client} from '../../src/services/s3.js'
 import {pushImages} from '../fixtures/push-images.js'
 import {testClient} from '../registry/helpers.js'
+import {startHostileRegistry} from '../registry/hostile-registry.js'
 import {services} from '../support/harness.js'
 import {type RegistryHandle, startRegistry} from '../support/registry.js'
 
@@ -239,6 +240,40 @@ describe('backup to S3 (moto) from a real registry', () => {
     const altered = await verifyBackup(own, {repository: MULTI, tag: 'multi'})
     expect(altered.verified).to.equal(false)
     expect(altered.problems.find((p) => p.key === iKey)?.kind).to.equal('digest')
+  })
+
+  it('refuses a tampered record (digest with `..`) before it builds any S3 key or registry URL', async () => {
+    const own: BackupStore = {...store, prefix: `backup-test-${randomUUID()}`}
+    const {record, recordKey: rKey} = await backupImage(client, own, {repository: ENV, tag: 'v2'})
+    const bad = 'sha256:../../../../etc/passwd'
+    const tampered = {...record, blobs: [{...record.blobs[0], digest: bad}, ...record.blobs.slice(1)]}
+    await s3.send(
+      new PutObjectCommand({
+        Body: JSON.stringify(tampered),
+        Bucket: own.bucket,
+        ContentType: 'application/json',
+        Key: rKey,
+      }),
+    )
+    const result = await verifyBackup(own, {repository: ENV, tag: 'v2'})
+    expect(result.verified).to.equal(false)
+    expect(result.problems).to.have.length(1)
+    expect(result.problems[0].kind).to.equal('record')
+    expect(result.problems[0].detail).to.include('record blobs[0] digest').and.include(bad)
+
+    const hostile = await startHostileRegistry({})
+    const hostileClient = testClient(hostile.url)
+    try {
+      const error = await restoreImage(hostileClient, own, {repository: ENV, tag: 'v2'}).catch((error_) => error_)
+      expect(error).to.be.instanceOf(DrcError)
+      expect((error as Error).message)
+        .to.include('record blobs[0] digest')
+        .and.include(bad)
+      expect(hostile.requests).to.deep.equal([])
+    } finally {
+      await hostileClient.close()
+      await hostile.stop()
+    }
   })
 
   it('restores deleted and garbage-collected images with identical digests and blob bytes', async function () {

@@ -120,6 +120,26 @@ describe('configuration loading', () => {
     expect(config.registry.url).to.equal('docker-registry:5000')
   })
 
+  it('keeps the reason and the line/column of YAML and JSON syntax errors, without quoting the file', async () => {
+    const dir = tempDir()
+    const cases: Array<[string, string, RegExp]> = [
+      ['a.yaml', 'registry:\n  password: hunter22\n  url: [open\n', /flow collection at line 4, column 1$/],
+      ['b.yaml', 'registry:\n  url: x\n   password: hunter22\n', /bad indentation .* at line 3, column 12$/],
+      ['c.json', '{\n  "registry": {\n    "password": "hunter22",\n  }\n}\n', /property name at line 4, column 3$/],
+      ['d.json', '{"registry": {"password": "hunter22",\n  "url": x}}\n', /Unexpected token 'x' at line 2, column 10$/],
+      ['e.json', '\uFEFF{"registry": {"password": "hunter22"}\n', /at line 2, column 1$/],
+    ]
+    for (const [name, text, expected] of cases) {
+      const file = writeYaml(dir, name, text)
+      // eslint-disable-next-line no-await-in-loop
+      const {errors} = await loadConfig({cwd: dir, env: {}, file})
+      expect(errors, name).to.have.length(1)
+      expect(errors[0].message, name).to.include(`cannot parse configuration file ${file}: `)
+      expect(errors[0].message, name).to.match(expected)
+      expect(errors[0].message, name).not.to.include('hunter22')
+    }
+  })
+
   it('refuses an explicit file that does not exist', async () => {
     const {errors} = await loadConfig({cwd: tempDir(), env: {}, file: 'nope.yaml'})
     expect(errors[0].message).to.match(/nope\.yaml does not exist \(from --config\)/)

@@ -41,6 +41,30 @@ describe('configuration validation', () => {
     ])
   })
 
+  it('validates mongo.uri with the driver parser at load time, never printing it', async () => {
+    for (const ok of [
+      'mongodb://admin:pw@mongodb-replicaset:27017/domino?replicaSet=rs0',
+      'mongodb+srv://admin:pw@cluster.example.com/domino',
+      'mongodb://h1:27017,h2:27017/?authSource=admin',
+    ])
+      // eslint-disable-next-line no-await-in-loop
+      expect(await errorsFor({DRC_MONGO_URI: ok}), ok).to.deep.equal([])
+    for (const [bad, reason] of [
+      ['mongodb://admin:topsecret@h:99999/db', 'Unable to parse'],
+      ['mongodb+srv://admin:topsecret@h:27017/db', 'cannot have port number'],
+      ['mongodb://admin:topsecret@h/db?tls=maybe', 'tls/ssl must be either'],
+      ['mongodb://admin:topsecret@', 'host list are required'],
+      ['mongodb://admin:top%zzsecret@h/db', 'URI malformed'],
+    ]) {
+      // eslint-disable-next-line no-await-in-loop
+      const errors = await errorsFor({DRC_MONGO_URI: bad})
+      expect(errors, bad).to.have.length(1)
+      expect(errors[0]).to.match(/^mongo\.uri: MongoDB URI does not parse: /)
+      expect(errors[0]).to.include(reason)
+      expect(errors[0]).not.to.include('topsecret')
+    }
+  })
+
   it('judges registry URLs', () => {
     for (const ok of [
       'registry.example.com',

@@ -40,4 +40,21 @@ describe('manifest cache (on disk, by digest)', () => {
     expect(await c.get('sha256:../../etc/passwd')).to.equal(null)
     expect(c.misses).to.equal(1)
   })
+
+  it('refuses to store under a digest that is not a valid sha256/sha512 digest (no path from it)', async () => {
+    const c = new ManifestCache(dir)
+    for (const bad of [
+      'md5:x/../../../escape',
+      `sha256:${'A'.repeat(64)}`,
+      'sha256:../../x',
+      `sha1:${'0'.repeat(40)}`,
+    ]) {
+      // eslint-disable-next-line no-await-in-loop
+      const error = await c.put(bad, {body: Buffer.from('{}'), mediaType: 'x'}).catch((error_: Error) => error_)
+      expect((error as Error)?.name, bad).to.equal('InvalidReferenceError')
+    }
+
+    expect(readdirSync(dir)).to.deep.equal([])
+    expect(readdirSync(path.dirname(dir)).some((f) => f.startsWith('escape'))).to.equal(false)
+  })
 })

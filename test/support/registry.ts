@@ -35,6 +35,8 @@ export interface RegistryOptions {
   deleteEnabled?: boolean
   /** Extra environment for the registry process, e.g. `REGISTRY_STORAGE_DELETE_ENABLED`. */
   env?: Record<string, string>
+  /** Serve HTTPS with this certificate and key (PEM files); the URL is then https://. */
+  tls?: {certificate: string; key: string}
   /** Token auth (`auth.token`), for a token-server test. */
   tokenAuth?: RegistryTokenAuth
 }
@@ -66,7 +68,11 @@ export function registryConfig(
   options: RegistryOptions & {dataDir: string; htpasswdPath?: string; port: number},
 ): Record<string, unknown> {
   const config: Record<string, unknown> = {
-    http: {addr: `127.0.0.1:${options.port}`, secret: randomBytes(16).toString('hex')},
+    http: {
+      addr: `127.0.0.1:${options.port}`,
+      secret: randomBytes(16).toString('hex'),
+      ...(options.tls ? {tls: options.tls} : {}),
+    },
     log: {accesslog: {disabled: true}, level: 'warn'},
     storage: {
       delete: {enabled: options.deleteEnabled ?? true},
@@ -118,7 +124,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
 
   const configPath = path.join(workDir, 'config.yml')
   writeFileSync(configPath, YAML.stringify(registryConfig({...options, dataDir, htpasswdPath, port})))
-  const url = `http://127.0.0.1:${port}`
+  const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`
   let proc: Spawned | undefined
 
   async function launch(env: Record<string, string>): Promise<void> {
@@ -127,8 +133,11 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
       logPath: path.join(workDir, 'registry.log'),
     })
     proc = started
-    // 200 without auth, 401 with auth: either way the registry is serving.
-    await waitUntil(`docker-registry on ${url}`, () => httpAnswers(`${url}/v2/`, (s) => s === 200 || s === 401), {
+    // 200 without auth, 401 with auth: either way the registry is serving. A TLS registry answers plain HTTP
+    // with 400 (Go's "HTTP request to an HTTPS server"), which also means it is up.
+    const probe = options.tls ? url.replace(/^https:/, 'http:') : url
+    const up = (s: number) => s === 200 || s === 401 || (Boolean(options.tls) && s === 400)
+    await waitUntil(`docker-registry on ${url}`, () => httpAnswers(`${probe}/v2/`, up), {
       intervalMs: 25,
       logPath: started.logPath,
       process: started,

@@ -24,7 +24,7 @@ export default class ConfigShow extends BaseCommand<typeof ConfigShow> {
 
 Values are resolved as: defaults < configuration file < environment variables < command flags.
 Secrets (passwords, URIs with credentials) are shown as ***. An invalid configuration is still shown,
-with each problem naming its key; the exit code is then 2.`
+with each problem naming its key on stderr; the exit code is then 2.`
   static examples = [
     '<%= config.bin %> <%= command.id %>',
     'CONFIG_FILE=./prod.yaml <%= config.bin %> <%= command.id %> --json',
@@ -57,8 +57,10 @@ with each problem naming its key; the exit code is then 2.`
       this.log(`  ${v.path.padEnd(width)}  ${shown.padEnd(28)}  ${ux.colorize('dim', v.source)}`)
     }
 
-    for (const w of result.warnings) this.log(ux.colorize('yellow', `warning: ${w.path}: ${w.message}`))
-    for (const e of result.errors) this.log(ux.colorize('red', `error: ${e.path}: ${e.message}`))
+    // Values are the output (stdout); what is wrong with them is diagnostics (stderr), so a pipe gets only the table.
+    for (const w of result.warnings) this.logToStderr(ux.colorize('yellow', `warning: ${w.path}: ${w.message}`))
+    for (const e of result.errors) this.logToStderr(ux.colorize('red', `error: ${e.path}: ${e.message}`))
     if (result.valid) this.log('Configuration is valid.')
+    else this.logToStderr(`Configuration is invalid (${result.errors.length} problem(s)): fix the keys named above.`)
   }
 }
