@@ -2,21 +2,26 @@ import {UsageGraph} from './graph.js'
 import {UsageReader} from './reader.js'
 import {addConfiguration, readConfiguration} from './sources/configuration.js'
 import {envContext, readContext} from './sources/context.js'
-import {addActiveRevisions, readEnvironments} from './sources/environments.js'
+import {addActiveRevisions, readCloneDescendants, readEnvironments} from './sources/environments.js'
 import {modelTags, readModels} from './sources/models.js'
 import {readOwnerNames} from './sources/owners.js'
 import {addProjects, readProjects} from './sources/projects.js'
 import {addRuns, readRuns} from './sources/runs.js'
 import {EnvironmentTagIndex} from './sources/tag-index.js'
-import {addWorkspaces, readSessions, readWorkspaces} from './sources/workspaces.js'
+import {addWorkspaces, readSessions, readWorkspaces, readWorkspaceSessions} from './sources/workspaces.js'
 
 /**
  * Restricts the build to what can affect some environments or models: the live re-check before a delete asks
  * this instead of rebuilding the whole graph. The same rules run on the restricted data.
  */
 export interface UsageScope {
+  /** Environments read in full (with everything that names them). */
   environmentIds?: string[]
   modelIds?: string[]
+  /** Model image tags whose verdict must be exact (their versions are found by slug tag as well). */
+  modelTags?: string[]
+  /** Revisions whose tags' verdicts must be exact: read by id, and whatever can name them is read too. */
+  revisionIds?: string[]
 }
 
 export interface BuildOptions {
@@ -40,12 +45,14 @@ export async function buildUsageGraph(db: import('mongodb').Db, opts: BuildOptio
   const ctx = await readContext(reader, scope)
 
   // Read: environments first, since every later source of a scoped build is matched against their ids.
-  const {envs, revs} = await readEnvironments(ctx)
-  const envCtx = envContext(ctx, envs.keys(), revs.keys())
+  const {envIds, envs, revs} = await readEnvironments(ctx)
+  const envCtx = envContext(ctx, envIds, revs.keys())
   const projects = await readProjects(envCtx)
-  const runs = await readRuns(envCtx)
-  const sessions = await readSessions(envCtx)
+  const runs = await readRuns(envCtx, now)
+  let sessions = await readSessions(envCtx)
   const workspaces = await readWorkspaces(envCtx, sessions, projects)
+  // A scoped build has read only the sessions naming the scope: whether a workspace runs needs all of its sessions.
+  if (ctx.scoped) sessions = await readWorkspaceSessions(envCtx, workspaces)
   const modelSources = await readModels(ctx, envCtx.revIds)
   const configuration = await readConfiguration(envCtx)
 
@@ -59,10 +66,14 @@ export async function buildUsageGraph(db: import('mongodb').Db, opts: BuildOptio
   const models = modelTags(index, modelSources)
 
   await readOwnerNames(ctx, [...index.tags.values(), ...models.values()])
+  // The clone chain rule needs every kept descendant of the scope's revisions (the full build has them all).
+  const revisions = new Map(revs)
+  if (ctx.scoped) for (const [id, r] of await readCloneDescendants(ctx, revs.keys())) revisions.set(id, r)
   return new UsageGraph({
     builtAt: now,
     environments: index.tags,
     models,
+    revisions,
     scope,
     sources: [...reader.status.values()],
   })

@@ -4,6 +4,7 @@ import type {UsageRules} from './types.js'
 
 import {DrcError} from '../lib/errors.js'
 import {buildUsageGraph} from './build.js'
+import {loadIdFilter} from './ids.js'
 import {UsageReader} from './reader.js'
 import {type TagUsageRecord, usageReport} from './report.js'
 import {hexOf} from './tags.js'
@@ -27,16 +28,17 @@ export async function findEnvironmentUsage(
   environmentId: string,
   rules: UsageRules,
 ): Promise<EnvironmentUsage> {
-  const {ObjectId} = await import('mongodb')
-  const oid = ObjectId.createFromHexString(environmentId)
+  const idFilter = await loadIdFilter()
   const reader = new UsageReader(db)
   await reader.init()
   let env: import('mongodb').Document | undefined
-  for await (const d of reader.find(
-    'environments_v2',
-    {_id: oid},
-    {activeRevisionId: 1, isArchived: 1, name: 1, ownerId: 1, visibility: 1},
-  ))
+  for await (const d of reader.find('environments_v2', idFilter('_id', [environmentId]), {
+    activeRevisionId: 1,
+    isArchived: 1,
+    name: 1,
+    ownerId: 1,
+    visibility: 1,
+  }))
     env = d
   if (!env) {
     throw new DrcError(`environment ${environmentId} does not exist in database '${db.databaseName}'`, {
@@ -45,11 +47,13 @@ export async function findEnvironmentUsage(
   }
 
   const revisions: EnvironmentUsage['revisions'] = []
-  for await (const d of reader.find(
-    'environment_revisions',
-    {environmentId: oid},
-    {'metadata.dockerImageName.tag': 1, 'metadata.isBuilt': 1},
-  )) {
+  for await (const d of reader.find('environment_revisions', idFilter('environmentId', [environmentId]), {
+    environmentId: 1,
+    'metadata.dockerImageName.tag': 1,
+    'metadata.isBuilt': 1,
+  })) {
+    // The filter is a superset of the accepted id shapes; hexOf decides, as in the graph.
+    if (hexOf(d.environmentId) !== environmentId || !hexOf(d._id)) continue
     revisions.push({
       isBuilt: d.metadata?.isBuilt !== false,
       revisionId: hexOf(d._id) ?? '',
@@ -60,12 +64,11 @@ export async function findEnvironmentUsage(
 
   const clones: EnvironmentUsage['clones'] = []
   if (revisions.length > 0) {
-    const ids = revisions.map((r) => ObjectId.createFromHexString(r.revisionId))
-    for await (const d of reader.find(
-      'environment_revisions',
-      {clonedEnvironmentRevisionId: {$in: ids}},
-      {clonedEnvironmentRevisionId: 1, environmentId: 1},
-    )) {
+    const ids = revisions.map((r) => r.revisionId)
+    for await (const d of reader.find('environment_revisions', idFilter('clonedEnvironmentRevisionId', ids), {
+      clonedEnvironmentRevisionId: 1,
+      environmentId: 1,
+    })) {
       clones.push({
         clonedFrom: hexOf(d.clonedEnvironmentRevisionId) ?? '',
         environmentId: hexOf(d.environmentId),
@@ -74,7 +77,10 @@ export async function findEnvironmentUsage(
     }
   }
 
-  const graph = await buildUsageGraph(db, {now: rules.now, scope: {environmentIds: [environmentId]}})
+  const graph = await buildUsageGraph(db, {
+    now: rules.now,
+    scope: {environmentIds: [environmentId], revisionIds: revisions.map((r) => r.revisionId)},
+  })
   const byTag = new Map(usageReport(graph, rules, db.databaseName).tags.map((t) => [t.tag, t]))
   for (const r of revisions) r.usage = r.tag ? (byTag.get(r.tag) ?? null) : null
   return {

@@ -2,6 +2,13 @@ import type {UsageScope} from './build.js'
 import type {SourceStatus} from './reader.js'
 import type {ImageType, TagUsage, UsageRules, Verdict} from './types.js'
 
+/** An environment revision as the clone chain rule sees it. */
+export interface RevisionNode {
+  clonedFrom: null | string
+  environmentId: null | string
+  tag: null | string
+}
+
 import {evaluateUsage} from './predicate.js'
 import {modelTagKey} from './tags.js'
 
@@ -10,6 +17,11 @@ export interface UsageGraphData {
   environments: Map<string, TagUsage>
   /** Keyed by model version key `<modelId>-vN` (or the stored tag when it has another form). */
   models: Map<string, TagUsage>
+  /**
+   * Environment revisions read, by id (tagged or not), with their clone parent: the clone chain rule walks them.
+   * Absent in a graph rebuilt from a usage report (which does not record them).
+   */
+  revisions?: Map<string, RevisionNode>
   scope?: UsageScope
   sources: SourceStatus[]
 }

@@ -39,26 +39,27 @@ export async function isInUse(
 async function scopeOf(db: Db, image: ImageRef): Promise<UsageScope> {
   if (image.imageType === 'model') {
     const modelId = modelIdOfTag(image.tag) ?? leadingObjectId(image.tag)
-    return {modelIds: modelId ? [modelId] : []}
+    return {modelIds: modelId ? [modelId] : [], modelTags: [image.tag]}
   }
 
-  // The revision document says which environment owns the tag; legacy tags may start with a revision id.
+  // Every revision bearing the tag (the graph files them all under it), and the environments that own them;
+  // legacy tags may start with an environment id.
   const reader = new UsageReader(db)
   await reader.init()
   const envIds = new Set<string>()
+  const revisionIds = new Set<string>()
   for await (const d of reader.find(
     'environment_revisions',
     {'metadata.dockerImageName.tag': image.tag},
     {environmentId: 1},
   )) {
+    const rev = hexOf(d._id)
+    if (rev) revisionIds.add(rev)
     const env = hexOf(d.environmentId)
     if (env) envIds.add(env)
   }
 
-  if (envIds.size === 0) {
-    const lead = leadingObjectId(image.tag)
-    if (lead) envIds.add(lead)
-  }
-
-  return {environmentIds: [...envIds]}
+  const lead = leadingObjectId(image.tag)
+  if (lead) envIds.add(lead)
+  return {environmentIds: [...envIds], revisionIds: [...revisionIds]}
 }

@@ -1,7 +1,7 @@
 import type {SourceKind, TagUsage, UsageRules, UsageSource, Verdict} from './types.js'
 
 import {DAY_MS} from './timestamps.js'
-import {AGEING_KINDS} from './types.js'
+import {ages, isWorkspaceConfig} from './types.js'
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
 
@@ -41,7 +41,7 @@ export function latestUse(sources: UsageSource[]): {latest: Date | null; unknown
   let latest: Date | null = null
   let unknown = false
   for (const s of sources) {
-    if (!AGEING_KINDS.has(s.kind)) continue
+    if (!ages(s)) continue
     if (!s.lastUsed) unknown = true
     else if (!latest || s.lastUsed > latest) latest = s.lastUsed
   }
@@ -49,20 +49,32 @@ export function latestUse(sources: UsageSource[]): {latest: Date | null; unknown
   return {latest, unknown}
 }
 
+/** "existing workspace <id> (stopped)", once per workspace whose configuration names the tag. */
+function workspaceReasons(sources: UsageSource[]): string[] {
+  const byId = new Map<string, string>()
+  for (const s of sources) {
+    if (isWorkspaceConfig(s) && !byId.has(s.id))
+      byId.set(s.id, `existing workspace ${s.id} (${s.detail ?? 'state unknown'})`)
+  }
+
+  return [...byId.values()]
+}
+
 /**
  * The one in-use predicate. A tag is in use when:
  * - it has configuration usage (model version, project/organization/user default, scheduler job, app version,
- *   active revision): never ages out;
- * - it has run/workspace usage and no age limit is given, or some of that usage has unknown age, or the latest
+ *   active revision, what an existing workspace's configuration names): never ages out;
+ * - it has run/session usage and no age limit is given, or some of that usage has unknown age, or the latest
  *   use is within `unusedSinceDays`;
  * - its image was created within the grace period (fresh builds have had no chance to be used yet).
  */
 export function evaluateUsage(usage: TagUsage | undefined, rules: UsageRules): Verdict {
   const sources = usage?.sources ?? []
   const reasons: string[] = []
-  const config = sources.filter((s) => !AGEING_KINDS.has(s.kind))
+  const config = sources.filter((s) => !ages(s) && !isWorkspaceConfig(s))
   if (config.length > 0) reasons.push(`configuration: ${usageSummary(config)}`)
-  const ageing = sources.filter((s) => AGEING_KINDS.has(s.kind))
+  reasons.push(...workspaceReasons(sources))
+  const ageing = sources.filter((s) => ages(s))
   const {latest, unknown} = latestUse(ageing)
   if (ageing.length > 0) {
     const what = usageSummary(ageing)

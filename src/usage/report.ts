@@ -127,5 +127,6 @@ export function graphFromReport(report: UsageReport): UsageGraph {
     else models.set(t.matchKey, usage)
   }
 
+  // A report does not record revisions (no `revisions`): the clone chain rule needs a graph read from MongoDB.
   return new UsageGraph({builtAt: new Date(report.builtAt), environments, models, sources: report.sources})
 }

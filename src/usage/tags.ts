@@ -1,5 +1,3 @@
-import {isObjectIdHex} from './object-ids.js'
-
 /** How a project, workspace or scheduler job picks a revision of its environment. */
 export type RevisionSpec = {kind: 'active'} | {kind: 'some'; revisionId: string} | {kind: 'unknown'; raw: string}
 
@@ -35,19 +33,8 @@ export function modelIdOfTag(tag: string): null | string {
   return m ? m[1].toLowerCase() : null
 }
 
-/** Hex string of an ObjectId-like value (ObjectId, `{value: ObjectId}` wrapper, or a hex string); null otherwise. */
-export function hexOf(value: unknown): null | string {
-  if (value === null || value === undefined) return null
-  if (typeof value === 'string') return isObjectIdHex(value) ? value.toLowerCase() : null
-  if (typeof value === 'object') {
-    const v = value as {toHexString?: () => string; value?: unknown}
-    if (typeof v.toHexString === 'function') return v.toHexString()
-    // model_versions.modelId is an embedded {value: ObjectId}; the predecessor tolerated a bare id too.
-    if ('value' in v) return hexOf(v.value)
-  }
-
-  return null
-}
+// hexOf lives with idFilter (one definition of the id shapes); re-exported for existing importers.
+export {hexOf} from './ids.js'
 
 /** Creation time encoded in an ObjectId (its first 4 bytes are seconds since the epoch). */
 export function objectIdTime(hex: string): Date {

@@ -18,6 +18,24 @@ export const AGEING_KINDS: ReadonlySet<SourceKind> = new Set<SourceKind>(['run',
 
 export type WorkspaceUsageType = 'compute_cluster' | 'environment' | 'project_default' | 'session' | 'session_compute'
 
+/** What a workspace's sessions used: history, which ages out like runs. */
+const SESSION_USAGE: ReadonlySet<undefined | WorkspaceUsageType> = new Set(['session', 'session_compute'])
+
+/**
+ * Whether a source's usage ages out with `--unused-since-days`: runs and workspace *sessions* (history) do; what
+ * an existing workspace's configuration names (environment, compute cluster, project default) does not, since a
+ * stopped workspace can be started again at any time.
+ */
+export function ages(source: Pick<UsageSource, 'kind' | 'usageType'>): boolean {
+  if (source.kind === 'workspace') return SESSION_USAGE.has(source.usageType)
+  return AGEING_KINDS.has(source.kind)
+}
+
+/** A workspace source that protects as configuration (see `ages`). */
+export function isWorkspaceConfig(source: Pick<UsageSource, 'kind' | 'usageType'>): boolean {
+  return source.kind === 'workspace' && !ages(source)
+}
+
 export interface UsageSource {
   /** Runs only: how many runs used this revision. */
   count?: number

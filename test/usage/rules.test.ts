@@ -57,8 +57,8 @@ describe('usage rules', () => {
   })
 
   describe('the in-use predicate', () => {
-    it('uses the latest of runs and workspaces (run −10 d, workspace −5 d → −5 d)', () => {
-      const v = evaluateUsage(tag([src('run', ago(10)), src('workspace', ago(5))]), rules(30))
+    it('uses the latest of runs and workspace sessions (run −10 d, session −5 d → −5 d)', () => {
+      const v = evaluateUsage(tag([src('run', ago(10)), src('workspace', ago(5), {usageType: 'session'})]), rules(30))
       expect(v.lastUsed?.getTime()).to.equal(ago(5).getTime())
     })
 
@@ -83,7 +83,7 @@ describe('usage rules', () => {
 
     it('without N any usage counts; unknown age counts as in use with N', () => {
       expect(evaluateUsage(tag([src('run', ago(100))]), rules()).inUse).to.equal(true)
-      expect(evaluateUsage(tag([src('workspace', null)]), rules(30)).inUse).to.equal(true)
+      expect(evaluateUsage(tag([src('workspace', null, {usageType: 'session'})]), rules(30)).inUse).to.equal(true)
     })
 
     it('no usage → unused, unless within the grace period', () => {

@@ -1,4 +1,6 @@
-import type {Db, ObjectId} from 'mongodb'
+import type {Db, Document} from 'mongodb'
+
+import {hexOf, loadIdFilter, type MalformedHandler, malformedMessage, warnOnStderr} from 'drc'
 
 export interface ArchivedImage {
   repository: string
@@ -14,38 +16,64 @@ export interface ArchivedObject {
   name: string
 }
 
-interface ImageName {
-  repository?: string
-  tag?: string
+/**
+ * The image a document names at `field` (`{repository, tag}`), null when it names none; a value of the wrong
+ * shape is reported (the image is then not a candidate: kept).
+ */
+function imageAt(
+  value: unknown,
+  report: (field: string, problem: string) => void,
+  field: string,
+): ArchivedImage | null {
+  if (value === undefined || value === null) return null
+  const image = value as {repository?: unknown; tag?: unknown}
+  if (typeof value !== 'object' || Array.isArray(value) || (image.tag !== undefined && typeof image.tag !== 'string')) {
+    report(field, 'is not an image name {repository, tag}')
+    return null
+  }
+
+  if (!image.tag) return null
+  return {repository: typeof image.repository === 'string' ? image.repository : '', tag: image.tag as string}
 }
 
-function push(map: Map<string, ArchivedImage[]>, key: string, image: ImageName | undefined): void {
-  if (!image?.tag) return
-  const list = map.get(key) ?? []
-  list.push({repository: image.repository ?? '', tag: image.tag})
-  map.set(key, list)
+function add(map: Map<string, ArchivedImage[]>, key: string, image: ArchivedImage | null): void {
+  if (!image) return
+  map.set(key, [...(map.get(key) ?? []), image])
 }
 
-/** Archived environments with the images of all their revisions (streamed, projected reads). */
-export async function archivedEnvironments(db: Db): Promise<ArchivedObject[]> {
-  const envs = new Map<string, {name: string}>()
-  for await (const e of db.collection('environments_v2').find({isArchived: true}, {projection: {_id: 1, name: 1}}))
-    envs.set(String(e._id), {name: String(e.name ?? '')})
+/** Archived objects of `collection` by id; documents whose `_id` is no ObjectId are reported and left out. */
+async function archivedDocs(db: Db, collection: string, warn: MalformedHandler): Promise<Map<string, string>> {
+  const names = new Map<string, string>()
+  for await (const d of db.collection(collection).find({isArchived: true}, {projection: {_id: 1, name: 1}})) {
+    const id = hexOf(d._id)
+    if (id) names.set(id, typeof d.name === 'string' ? d.name : String(d.name ?? ''))
+    else warn(malformedMessage(collection, d._id, '_id', 'is not an ObjectId'))
+  }
+
+  return names
+}
+
+/**
+ * Archived environments with the images of all their revisions (streamed, projected reads). Ids in any shape
+ * the usage graph accepts; a document that cannot be understood is reported through `warn` and kept.
+ */
+export async function archivedEnvironments(db: Db, warn: MalformedHandler = warnOnStderr): Promise<ArchivedObject[]> {
+  const envs = await archivedDocs(db, 'environments_v2', warn)
   const ids = [...envs.keys()]
   const images = new Map<string, ArchivedImage[]>()
   const counts = new Map<string, number>()
   if (ids.length > 0) {
-    const {ObjectId} = await import('mongodb')
+    const idFilter = await loadIdFilter()
     const cursor = db
       .collection('environment_revisions')
-      .find(
-        {environmentId: {$in: ids.map((id) => new ObjectId(id))}},
-        {projection: {environmentId: 1, 'metadata.dockerImageName': 1}},
-      )
+      .find(idFilter('environmentId', ids), {projection: {environmentId: 1, metadata: 1}})
     for await (const r of cursor) {
-      const envId = String(r.environmentId as ObjectId)
+      const envId = hexOf(r.environmentId)
+      if (!envId || !envs.has(envId)) continue
       counts.set(envId, (counts.get(envId) ?? 0) + 1)
-      push(images, envId, (r.metadata as undefined | {dockerImageName?: ImageName})?.dockerImageName)
+      const report = (field: string, problem: string) =>
+        warn(malformedMessage('environment_revisions', r._id, field, problem))
+      add(images, envId, imageAt(metadataOf(r, report)?.dockerImageName, report, 'metadata.dockerImageName'))
     }
   }
 
@@ -54,34 +82,37 @@ export async function archivedEnvironments(db: Db): Promise<ArchivedObject[]> {
     id,
     images: images.get(id) ?? [],
     kind: 'environment',
-    name: envs.get(id)!.name,
+    name: envs.get(id)!,
   }))
 }
 
 /** Archived models with the slug images of all builds of all their versions. */
-export async function archivedModels(db: Db): Promise<ArchivedObject[]> {
-  const models = new Map<string, {name: string}>()
-  for await (const m of db.collection('models').find({isArchived: true}, {projection: {_id: 1, name: 1}}))
-    models.set(String(m._id), {name: String(m.name ?? '')})
+export async function archivedModels(db: Db, warn: MalformedHandler = warnOnStderr): Promise<ArchivedObject[]> {
+  const models = await archivedDocs(db, 'models', warn)
   const ids = [...models.keys()]
   const images = new Map<string, ArchivedImage[]>()
   const counts = new Map<string, number>()
   if (ids.length > 0) {
-    const {ObjectId} = await import('mongodb')
-    const oids = ids.map((id) => new ObjectId(id))
-    // modelId is an embedded {value: ObjectId} in Domino; older documents carry a bare ObjectId.
+    const idFilter = await loadIdFilter()
+    // modelId is an embedded {value: ObjectId} in Domino; older documents carry a bare ObjectId (idFilter: both).
     const cursor = db
       .collection('model_versions')
-      .find(
-        {$or: [{'modelId.value': {$in: oids}}, {modelId: {$in: oids}}]},
-        {projection: {'metadata.builds': 1, modelId: 1}},
-      )
+      .find(idFilter('modelId', ids), {projection: {metadata: 1, modelId: 1}})
     for await (const v of cursor) {
-      const raw = v.modelId as ObjectId | {value?: ObjectId}
-      const modelId = String('value' in raw && raw.value ? raw.value : raw)
+      const modelId = hexOf(v.modelId)
+      if (!modelId || !models.has(modelId)) continue
       counts.set(modelId, (counts.get(modelId) ?? 0) + 1)
-      const builds = (v.metadata as undefined | {builds?: Array<{slug?: {image?: ImageName}}>})?.builds ?? []
-      for (const b of builds) push(images, modelId, b.slug?.image)
+      const report = (field: string, problem: string) => warn(malformedMessage('model_versions', v._id, field, problem))
+      const builds = metadataOf(v, report)?.builds
+      if (builds === undefined || builds === null) continue
+      if (!Array.isArray(builds)) {
+        report('metadata.builds', 'is not an array')
+        continue
+      }
+
+      for (const [i, b] of builds.entries()) {
+        add(images, modelId, imageAt((b as Document | null)?.slug?.image, report, `metadata.builds.${i}.slug.image`))
+      }
     }
   }
 
@@ -90,6 +121,18 @@ export async function archivedModels(db: Db): Promise<ArchivedObject[]> {
     id,
     images: images.get(id) ?? [],
     kind: 'model',
-    name: models.get(id)!.name,
+    name: models.get(id)!,
   }))
+}
+
+/** `metadata` of a document, reported when it is there but not an object. */
+function metadataOf(d: Document, report: (field: string, problem: string) => void): Document | undefined {
+  const m = d.metadata
+  if (m === undefined || m === null) return undefined
+  if (typeof m !== 'object' || Array.isArray(m)) {
+    report('metadata', 'is not an object')
+    return undefined
+  }
+
+  return m as Document
 }

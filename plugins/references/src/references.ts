@@ -1,4 +1,6 @@
-import type {Db} from 'mongodb'
+import type {Db, Document} from 'mongodb'
+
+import {hexOf, type MalformedHandler, malformedMessage, warnOnStderr} from 'drc'
 
 /** One MongoDB document field that names a Docker image. */
 export interface ImageReference {
@@ -9,44 +11,72 @@ export interface ImageReference {
   tag: string
 }
 
-interface ImageName {
-  repository?: string
-  tag?: string
+type Collection = ImageReference['collection']
+
+/**
+ * The reference at `field` of document `d`, null when the field names no image; a field of the wrong shape (or a
+ * document whose `_id` is no ObjectId) is reported and gives null: a reference not listed is never acted on.
+ */
+function referenceAt(
+  collection: Collection,
+  d: Document,
+  field: string,
+  value: unknown,
+  warn: MalformedHandler,
+): ImageReference | null {
+  if (value === undefined || value === null) return null
+  const image = value as {repository?: unknown; tag?: unknown}
+  if (typeof value !== 'object' || Array.isArray(value) || (image.tag !== undefined && typeof image.tag !== 'string')) {
+    warn(malformedMessage(collection, d._id, field, 'is not an image name {repository, tag}'))
+    return null
+  }
+
+  if (!image.tag) return null
+  const documentId = hexOf(d._id)
+  if (!documentId) {
+    warn(malformedMessage(collection, d._id, '_id', 'is not an ObjectId'))
+    return null
+  }
+
+  const repository = typeof image.repository === 'string' ? image.repository : ''
+  return {collection, documentId, fieldPath: field, repository, tag: image.tag as string}
+}
+
+/** A sub-document of `d` at `field`, reported when present but not an object. */
+function objectAt(collection: Collection, d: Document, field: string, value: unknown, warn: MalformedHandler) {
+  if (value === undefined || value === null) return
+  if (typeof value === 'object' && !Array.isArray(value)) return value as Document
+  warn(malformedMessage(collection, d._id, field, 'is not an object'))
 }
 
 /**
- * Streams every image reference of environment revisions and model version builds (projected reads).
+ * Streams every image reference of environment revisions and model version builds (projected reads). Documents
+ * that cannot be understood are reported through `warn` and skipped.
  * @yields one reference per image-naming field
  */
-export async function* imageReferences(db: Db): AsyncGenerator<ImageReference> {
+export async function* imageReferences(db: Db, warn: MalformedHandler = warnOnStderr): AsyncGenerator<ImageReference> {
   const revisions = db
     .collection('environment_revisions')
     .find({'metadata.dockerImageName.tag': {$exists: true}}, {projection: {'metadata.dockerImageName': 1}})
   for await (const r of revisions) {
-    const image = (r.metadata as {dockerImageName?: ImageName}).dockerImageName
-    if (image?.tag)
-      yield {
-        collection: 'environment_revisions',
-        documentId: String(r._id),
-        fieldPath: 'metadata.dockerImageName',
-        repository: image.repository ?? '',
-        tag: image.tag,
-      }
+    const metadata = objectAt('environment_revisions', r, 'metadata', r.metadata, warn)
+    const ref = referenceAt('environment_revisions', r, 'metadata.dockerImageName', metadata?.dockerImageName, warn)
+    if (ref) yield ref
   }
 
   const versions = db.collection('model_versions').find({}, {projection: {'metadata.builds': 1}})
   for await (const v of versions) {
-    const builds = (v.metadata as undefined | {builds?: Array<{slug?: {image?: ImageName}}>})?.builds ?? []
+    const builds = objectAt('model_versions', v, 'metadata', v.metadata, warn)?.builds
+    if (builds === undefined || builds === null) continue
+    if (!Array.isArray(builds)) {
+      warn(malformedMessage('model_versions', v._id, 'metadata.builds', 'is not an array'))
+      continue
+    }
+
     for (const [i, b] of builds.entries()) {
-      const image = b.slug?.image
-      if (image?.tag)
-        yield {
-          collection: 'model_versions',
-          documentId: String(v._id),
-          fieldPath: `metadata.builds.${i}.slug.image`,
-          repository: image.repository ?? '',
-          tag: image.tag,
-        }
+      const field = `metadata.builds.${i}.slug.image`
+      const ref = referenceAt('model_versions', v, field, (b as Document | null)?.slug?.image, warn)
+      if (ref) yield ref
     }
   }
 }

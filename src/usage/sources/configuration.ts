@@ -4,6 +4,7 @@ import type {CollectionName} from '../reader.js'
 import type {EnvContext} from './context.js'
 import type {EnvironmentTagIndex} from './tag-index.js'
 
+import {specFilter} from '../ids.js'
 import {hexOf, parseRevisionSpec} from '../tags.js'
 
 /** Settings that name an environment: they protect its revision whatever its age. */
@@ -16,28 +17,45 @@ export interface ConfigurationSources {
   prefs: Document[]
 }
 
-/** Every document of `name` whose `field` names an environment (of the scope, when scoped). */
-async function configDocs(ctx: EnvContext, name: CollectionName, field: string, projection: Document) {
+/**
+ * Every document of `name` whose `field` names an environment (of the scope, when scoped). `alsoScoped`: more
+ * ways a scoped build finds a document that can name a revision of the scope (a pin, a revision id).
+ */
+async function configDocs(
+  ctx: EnvContext,
+  name: CollectionName,
+  field: string,
+  projection: Document,
+  alsoScoped: Document[] = [],
+) {
   const docs: Document[] = []
   if (!ctx.touched) return docs
-  const filter = {[field]: ctx.scoped ? ctx.anyOf(ctx.envIds) : {$exists: true}}
+  const filter = ctx.scoped
+    ? {$or: [ctx.idFilter(field, ctx.envIds), ...alsoScoped], [field]: {$exists: true}}
+    : {[field]: {$exists: true}}
   for await (const d of ctx.reader.find(name, filter, projection)) docs.push(d)
   return docs
 }
 
 export async function readConfiguration(ctx: EnvContext): Promise<ConfigurationSources> {
-  const jobs = await configDocs(ctx, 'scheduler_jobs', 'jobDataPlain.overrideEnvironmentId', {
-    jobDataPlain: 1,
-    jobName: 1,
-    projectId: 1,
-  })
+  const jobs = await configDocs(
+    ctx,
+    'scheduler_jobs',
+    'jobDataPlain.overrideEnvironmentId',
+    {jobDataPlain: 1, jobName: 1, projectId: 1},
+    [
+      specFilter('jobDataPlain.overrideEnvironmentRevisionSpec', ctx.revIds),
+      specFilter('jobDataPlain.environmentRevisionSpec', ctx.revIds),
+    ],
+  )
   const orgs = await configDocs(ctx, 'organizations', 'defaultV2EnvironmentId', {defaultV2EnvironmentId: 1, name: 1})
-  const apps = await configDocs(ctx, 'app_versions', 'environmentId', {
-    appId: 1,
-    environmentId: 1,
-    environmentRevisionId: 1,
-    versionNumber: 1,
-  })
+  const apps = await configDocs(
+    ctx,
+    'app_versions',
+    'environmentId',
+    {appId: 1, environmentId: 1, environmentRevisionId: 1, versionNumber: 1},
+    [ctx.idFilter('environmentRevisionId', ctx.revIds)],
+  )
   const archivedProducts = await readArchivedProducts(ctx, apps)
   const prefs = await configDocs(ctx, 'userPreferences', 'defaultEnvironmentId', {defaultEnvironmentId: 1, userId: 1})
   return {apps, archivedProducts, jobs, orgs, prefs}
@@ -47,7 +65,11 @@ async function readArchivedProducts(ctx: EnvContext, apps: Document[]): Promise<
   const archived = new Set<string>()
   if (apps.length === 0) return archived
   const appIds = apps.map((a) => hexOf(a.appId)).filter((x): x is string => x !== null)
-  for await (const d of ctx.reader.find('model_products', {_id: ctx.anyOf(appIds), isArchived: true}, {_id: 1})) {
+  for await (const d of ctx.reader.find(
+    'model_products',
+    {...ctx.idFilter('_id', appIds), isArchived: true},
+    {_id: 1},
+  )) {
     const id = hexOf(d._id)
     if (id) archived.add(id)
   }

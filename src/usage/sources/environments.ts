@@ -1,3 +1,5 @@
+import type {Document} from 'mongodb'
+
 import type {EnvironmentTagIndex} from './tag-index.js'
 
 import {hexOf} from '../tags.js'
@@ -13,19 +15,38 @@ export interface EnvInfo {
 
 export interface RevInfo {
   authorId: null | string
+  /** The revision this one was cloned from (`clonedEnvironmentRevisionId`), if any. */
+  clonedFrom: null | string
   environmentId: null | string
   repository: string
   tag: null | string
 }
 
-/** Environments and their revisions: the revisions carry the environment image tags. */
-export async function readEnvironments(
-  ctx: ReadContext,
-): Promise<{envs: Map<string, EnvInfo>; revs: Map<string, RevInfo>}> {
+export interface EnvironmentsRead {
+  /** Environments read in full: for a scoped build, the scope's and those whose active revision is in scope. */
+  envIds: string[]
+  envs: Map<string, EnvInfo>
+  revs: Map<string, RevInfo>
+}
+
+const REV_PROJECTION = {
+  clonedEnvironmentRevisionId: 1,
+  environmentId: 1,
+  'metadata.authorId': 1,
+  'metadata.dockerImageName': 1,
+}
+
+/**
+ * Environments and their revisions: the revisions carry the environment image tags. A scoped build also reads
+ * the scope's revisions by id (a revision may lack its environment) and the environments whose active revision is
+ * one of them (whatever names such an environment then uses that revision).
+ */
+export async function readEnvironments(ctx: ReadContext): Promise<EnvironmentsRead> {
   const envs = new Map<string, EnvInfo>()
   const revs = new Map<string, RevInfo>()
-  if (ctx.scoped && ctx.scopeEnvs.length === 0) return {envs, revs}
-  const envFilter = ctx.scoped ? {_id: ctx.anyOf(ctx.scopeEnvs)} : {}
+  const {idFilter, scopeEnvs, scopeRevs} = ctx
+  if (ctx.scoped && scopeEnvs.length === 0 && scopeRevs.length === 0) return {envIds: [], envs, revs}
+  const envFilter = ctx.scoped ? {$or: [idFilter('_id', scopeEnvs), idFilter('activeRevisionId', scopeRevs)]} : {}
   for await (const d of ctx.reader.find('environments_v2', envFilter, {
     activeRevisionId: 1,
     isArchived: 1,
@@ -44,24 +65,54 @@ export async function readEnvironments(
     })
   }
 
-  const revFilter = ctx.scoped ? {environmentId: ctx.anyOf(ctx.scopeEnvs)} : {}
-  for await (const d of ctx.reader.find('environment_revisions', revFilter, {
-    environmentId: 1,
-    'metadata.authorId': 1,
-    'metadata.dockerImageName': 1,
-  })) {
+  const envIds = ctx.scoped ? [...new Set([...envs.keys(), ...scopeEnvs])] : [...envs.keys()]
+  const revFilter = ctx.scoped ? {$or: [idFilter('environmentId', envIds), idFilter('_id', scopeRevs)]} : {}
+  for await (const d of ctx.reader.find('environment_revisions', revFilter, REV_PROJECTION)) {
     const id = hexOf(d._id)
-    if (!id) continue
-    const image = d.metadata?.dockerImageName
-    revs.set(id, {
-      authorId: hexOf(d.metadata?.authorId),
-      environmentId: hexOf(d.environmentId),
-      repository: typeof image?.repository === 'string' ? image.repository : '',
-      tag: typeof image?.tag === 'string' && image.tag !== '' ? image.tag : null,
-    })
+    if (id) revs.set(id, revInfo(d))
   }
 
-  return {envs, revs}
+  return {envIds, envs, revs}
+}
+
+export function revInfo(d: Document): RevInfo {
+  const image = d.metadata?.dockerImageName
+  return {
+    authorId: hexOf(d.metadata?.authorId),
+    clonedFrom: hexOf(d.clonedEnvironmentRevisionId),
+    environmentId: hexOf(d.environmentId),
+    repository: typeof image?.repository === 'string' ? image.repository : '',
+    tag: typeof image?.tag === 'string' && image.tag !== '' ? image.tag : null,
+  }
+}
+
+/**
+ * Scoped builds only: every revision cloned, directly or through other clones, from one of `revIds` (any
+ * environment), so the clone chain rule sees the kept descendants of the scope. Cycles end the walk.
+ */
+export async function readCloneDescendants(ctx: ReadContext, revIds: Iterable<string>): Promise<Map<string, RevInfo>> {
+  const found = new Map<string, RevInfo>()
+  const known = new Set(revIds)
+  let frontier = [...known]
+  while (frontier.length > 0) {
+    const next: string[] = []
+    // eslint-disable-next-line no-await-in-loop -- one generation of clones at a time
+    for await (const d of ctx.reader.find(
+      'environment_revisions',
+      ctx.idFilter('clonedEnvironmentRevisionId', frontier),
+      REV_PROJECTION,
+    )) {
+      const id = hexOf(d._id)
+      if (!id || known.has(id)) continue
+      known.add(id)
+      found.set(id, revInfo(d))
+      next.push(id)
+    }
+
+    frontier = next
+  }
+
+  return found
 }
 
 /** The active revision of every non-archived environment is in use. */

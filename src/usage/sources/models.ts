@@ -22,7 +22,7 @@ const SAGA_STATES = new Set(['slug-build-succeeded', 'succeeded'])
 /** Reads the model sources; a scoped build reads the versions of the scope's revisions and models. */
 export async function readModels(ctx: ReadContext, revIds: string[]): Promise<ModelSources> {
   const sources: ModelSources = {failedBuilds: new Set(), models: new Map(), sagaLatest: new Map(), versions: []}
-  if (!ctx.scoped || revIds.length > 0 || ctx.scopeModels.length > 0) {
+  if (!ctx.scoped || revIds.length > 0 || ctx.scopeModels.length > 0 || ctx.scopeModelTags.length > 0) {
     sources.versions = await readVersions(ctx, revIds)
     sources.models = await readModelDocs(ctx, sources.versions)
   }
@@ -36,12 +36,12 @@ export async function readModels(ctx: ReadContext, revIds: string[]): Promise<Mo
 }
 
 async function readVersions(ctx: ReadContext, revIds: string[]): Promise<Document[]> {
-  const {anyOf, scopeModels} = ctx
+  const {idFilter, scopeModels, scopeModelTags} = ctx
   let filter: Document = {}
   if (ctx.scoped) {
-    const or: Document[] = []
-    if (revIds.length > 0) or.push({environmentRevisionId: anyOf(revIds)})
-    if (scopeModels.length > 0) or.push({'modelId.value': anyOf(scopeModels)}, {modelId: anyOf(scopeModels)})
+    // The graph keys a model image by its slug tag, whatever the version's modelId says: find by tag too.
+    const or: Document[] = [idFilter('environmentRevisionId', revIds), idFilter('modelId', scopeModels)]
+    for (const tag of scopeModelTags) or.push(...slugTagFilters(tag))
     filter = {$or: or}
   }
 
@@ -66,7 +66,7 @@ async function readModelDocs(ctx: ReadContext, versions: Document[]): Promise<Ma
   }
 
   const models = new Map<string, Document>()
-  const filter = ctx.scoped ? {_id: ctx.anyOf(modelIds)} : {}
+  const filter = ctx.scoped ? ctx.idFilter('_id', modelIds) : {}
   for await (const d of ctx.reader.find('models', filter, {
     collaboratorSettings: 1,
     isArchived: 1,
@@ -83,7 +83,7 @@ async function readModelDocs(ctx: ReadContext, versions: Document[]): Promise<Ma
 async function readFailedBuilds(ctx: ReadContext, versions: Document[]): Promise<Set<string>> {
   const failed = new Set<string>()
   const buildIds = ctx.scoped ? versions.flatMap((v) => buildsOf(v).flatMap((b) => buildIdsOf(b))) : []
-  const filter = ctx.scoped ? {_id: ctx.anyOf(buildIds), status: 'Failed'} : {status: 'Failed'}
+  const filter = ctx.scoped ? {...ctx.idFilter('_id', buildIds), status: 'Failed'} : {status: 'Failed'}
   for await (const d of ctx.reader.find('builds', filter, {_id: 1})) {
     const id = hexOf(d._id)
     if (id) failed.add(id)
@@ -98,8 +98,8 @@ async function readSagas(
 ): Promise<Map<string, {deployed: boolean; started: Date}>> {
   const latest = new Map<string, {deployed: boolean; started: Date}>()
   const versionIds = versions.map((v) => hexOf(v._id)).filter((x): x is string => x !== null)
-  const filter: Document = {isCompleted: true, sagaName: {$in: SAGA_NAMES}}
-  if (ctx.scoped) filter['parameters.modelVersionId'] = ctx.anyOf(versionIds)
+  const base: Document = {isCompleted: true, sagaName: {$in: SAGA_NAMES}}
+  const filter = ctx.scoped ? {...base, ...ctx.idFilter('parameters.modelVersionId', versionIds)} : base
   for await (const d of ctx.reader.find('sagas', filter, {
     'parameters.modelVersionId': 1,
     sagaName: 1,
@@ -198,6 +198,16 @@ function modelOwner(model: Document | undefined): null | string {
   const owners = Array.isArray(model?.collaboratorSettings) ? model.collaboratorSettings : []
   const o = owners.find((c: Document) => c?.role === 'Owner')
   return hexOf(o?.collaboratorId) ?? hexOf(model?.metadata?.createdBy)
+}
+
+const SLUG_TAG = 'metadata.builds.slug.image.tag'
+
+/** Filters for the versions whose slug tag the graph would file under `tag` (see modelTagKey and lookup). */
+function slugTagFilters(tag: string): Document[] {
+  const filters: Document[] = [{[SLUG_TAG]: tag}]
+  const m = /^([\da-f]{24})-v(\d+)(?:-.*)?$/i.exec(tag)
+  if (m) filters.push({[SLUG_TAG]: {$options: 'i', $regex: `^${m[1]}-v0*${Number(m[2])}(?:-|$)`}})
+  return filters
 }
 
 function buildsOf(version: Document): Document[] {

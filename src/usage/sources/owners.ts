@@ -20,11 +20,10 @@ export async function readOwnerNames(ctx: ReadContext, tags: Iterable<TagUsage>)
   const ownerIds = [...owners.keys()]
   for (let i = 0; i < ownerIds.length; i += CHUNK) {
     // eslint-disable-next-line no-await-in-loop -- one chunk of ids at a time keeps each $in query bounded
-    for await (const d of ctx.reader.find(
-      'users',
-      {_id: ctx.anyOf(ownerIds.slice(i, i + CHUNK))},
-      {fullName: 1, 'loginId.id': 1},
-    )) {
+    for await (const d of ctx.reader.find('users', ctx.idFilter('_id', ownerIds.slice(i, i + CHUNK)), {
+      fullName: 1,
+      'loginId.id': 1,
+    })) {
       for (const o of owners.get(hexOf(d._id) ?? '') ?? []) {
         o.name = typeof d.fullName === 'string' ? d.fullName : undefined
         o.login = typeof d.loginId?.id === 'string' ? d.loginId.id : undefined

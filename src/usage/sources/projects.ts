@@ -3,13 +3,22 @@ import type {Document} from 'mongodb'
 import type {EnvContext} from './context.js'
 import type {EnvironmentTagIndex} from './tag-index.js'
 
+import {specFilter} from '../ids.js'
 import {hexOf, parseRevisionSpec} from '../tags.js'
 
 /** Projects by id: their default environment is a use, and they own runs and workspaces. */
 export async function readProjects(ctx: EnvContext): Promise<Map<string, Document>> {
   const projects = new Map<string, Document>()
   if (!ctx.touched) return projects
-  const filter = ctx.scoped ? {overrideV2EnvironmentId: ctx.anyOf(ctx.envIds)} : {}
+  // A `SomeRevision(<id>)` default may name a revision of another environment: found by the spec too.
+  const filter = ctx.scoped
+    ? {
+        $or: [
+          ctx.idFilter('overrideV2EnvironmentId', ctx.envIds),
+          specFilter('defaultEnvironmentRevisionSpec', ctx.revIds),
+        ],
+      }
+    : {}
   for await (const d of ctx.reader.find('projects', filter, {
     defaultEnvironmentRevisionSpec: 1,
     isArchived: 1,

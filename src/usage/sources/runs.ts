@@ -4,7 +4,7 @@ import type {EnvContext} from './context.js'
 import type {EnvironmentTagIndex} from './tag-index.js'
 
 import {hexOf} from '../tags.js'
-import {latestTimestamp} from '../timestamps.js'
+import {latestTimestamp, parseTimestamp} from '../timestamps.js'
 
 export interface RunStats {
   count: number
@@ -17,15 +17,24 @@ export interface RunStats {
 /** Workspace and app sessions are runs too, with this volume type; they are not counted as runs. */
 const REUSABLE_VOLUME = 'RunReusableVolumeSpecification'
 
+/** Statuses of a run (or session) that has ended; any other status means it may still use its image. */
+export const FINAL_STATUS = /^(succeeded|failed|error|stopped|completed|cancel+ed|killed|deleted)$/i
+
+/** A run not completed (no `completed` time, or a status that is not final) is in use now, whatever its start. */
+export function runInProgress(d: {completed?: unknown; status?: unknown}): boolean {
+  if (!parseTimestamp(d.completed)) return true
+  return typeof d.status === 'string' && !FINAL_STATUS.test(d.status)
+}
+
 /**
  * Runs, folded per revision while streaming. FerretDB 1.24 implements only $count/$sum as $group accumulators
  * (no $max/$first), so the maxima are computed here; memory still grows with revisions only.
  */
-export async function readRuns(ctx: EnvContext): Promise<Map<string, RunStats>> {
+export async function readRuns(ctx: EnvContext, now: Date): Promise<Map<string, RunStats>> {
   const runs = new Map<string, RunStats>()
   if (!ctx.touched) return runs
   const filter = {
-    environmentRevisionId: ctx.scoped ? ctx.anyOf(ctx.revIds) : {$exists: true},
+    ...(ctx.scoped ? ctx.idFilter('environmentRevisionId', ctx.revIds) : {environmentRevisionId: {$exists: true}}),
     'volumeSpecification._t': {$ne: REUSABLE_VOLUME},
   }
   for await (const d of ctx.reader.find('runs', filter, {
@@ -33,6 +42,7 @@ export async function readRuns(ctx: EnvContext): Promise<Map<string, RunStats>> 
     environmentRevisionId: 1,
     projectId: 1,
     started: 1,
+    status: 1,
   })) {
     const rev = hexOf(d.environmentRevisionId)
     if (!rev) continue
@@ -43,7 +53,7 @@ export async function readRuns(ctx: EnvContext): Promise<Map<string, RunStats>> 
     }
 
     s.count++
-    const t = latestTimestamp([d.completed, d.started])
+    const t = runInProgress(d) ? now : latestTimestamp([d.completed, d.started])
     if (!t) s.undated++
     else if (!s.latest || t > s.latest) {
       s.latest = t

@@ -4,9 +4,11 @@ import type {WorkspaceUsageType} from '../types.js'
 import type {EnvContext} from './context.js'
 import type {EnvironmentTagIndex} from './tag-index.js'
 
+import {specFilter} from '../ids.js'
 import {hexOf, parseRevisionSpec} from '../tags.js'
 import {parseTimestamp} from '../timestamps.js'
 import {projectDefaultRevision} from './projects.js'
+import {FINAL_STATUS} from './runs.js'
 
 /** What the sessions of one workspace used. */
 export interface SessionRefs {
@@ -19,24 +21,48 @@ export interface SessionRefs {
 
 const RUNNING = /^(running|starting|pending|queued|preparing|pulling|restarting)$/i
 
-/** Workspace sessions (ALL of them), folded per workspace. */
+/** A session that has not ended (a status that is not final; no status and no end time) uses its images now. */
+function sessionInProgress(d: Document): boolean {
+  const status = d.rawExecutionDisplayStatus
+  if (typeof status === 'string') return !FINAL_STATUS.test(status)
+  return !parseTimestamp(d.completed)
+}
+
+/**
+ * Workspace sessions (ALL of them), folded per workspace. A scoped build reads the sessions that name the scope,
+ * and `readWorkspaceSessions` then reads every session of the workspaces found (whether one runs decides "now").
+ */
 export async function readSessions(ctx: EnvContext): Promise<Map<string, SessionRefs>> {
-  const sessions = new Map<string, SessionRefs>()
-  if (!ctx.touched) return sessions
-  const {anyOf, envIds, revIds} = ctx
+  if (!ctx.touched) return new Map()
+  const {envIds, idFilter, revIds} = ctx
   const filter = ctx.scoped
     ? {
         $or: [
-          {environmentRevisionId: anyOf(revIds)},
-          {computeClusterEnvironmentRevisionId: anyOf(revIds)},
-          {environmentId: anyOf(envIds)},
-          {computeClusterEnvironmentId: anyOf(envIds)},
-          {'config.environmentId': anyOf(envIds)},
-          {'config.computeClusterProps.computeEnvironmentId': anyOf(envIds)},
+          idFilter('environmentRevisionId', revIds),
+          idFilter('computeClusterEnvironmentRevisionId', revIds),
+          idFilter('environmentId', envIds),
+          idFilter('computeClusterEnvironmentId', envIds),
+          idFilter('config.environmentId', envIds),
+          idFilter('config.computeClusterProps.computeEnvironmentId', envIds),
         ],
       }
     : {}
+  return foldSessions(ctx, filter)
+}
+
+/** Scoped builds: every session of the given workspaces. */
+export async function readWorkspaceSessions(
+  ctx: EnvContext,
+  workspaces: Document[],
+): Promise<Map<string, SessionRefs>> {
+  const ids = workspaces.map((w) => hexOf(w._id)).filter((x): x is string => x !== null)
+  return foldSessions(ctx, ctx.idFilter('workspaceId', ids))
+}
+
+async function foldSessions(ctx: EnvContext, filter: Document): Promise<Map<string, SessionRefs>> {
+  const sessions = new Map<string, SessionRefs>()
   for await (const d of ctx.reader.find('workspace_session', filter, {
+    completed: 1,
     computeClusterEnvironmentId: 1,
     computeClusterEnvironmentRevisionId: 1,
     'config.computeClusterProps.computeEnvironmentId': 1,
@@ -62,8 +88,7 @@ export async function readSessions(ctx: EnvContext): Promise<Map<string, Session
     const cenv = hexOf(d.computeClusterEnvironmentId) ?? hexOf(d.config?.computeClusterProps?.computeEnvironmentId)
     if (crev) refs.computeRevs.add(crev)
     else if (cenv) refs.computeEnvs.add(cenv)
-    if (typeof d.rawExecutionDisplayStatus === 'string' && RUNNING.test(d.rawExecutionDisplayStatus))
-      refs.running = true
+    if (sessionInProgress(d)) refs.running = true
   }
 
   return sessions
@@ -77,14 +102,15 @@ export async function readWorkspaces(
 ): Promise<Document[]> {
   const workspaces: Document[] = []
   if (!ctx.touched) return workspaces
-  const {anyOf, envIds} = ctx
+  const {envIds, idFilter, revIds} = ctx
   const filter = ctx.scoped
     ? {
         $or: [
-          {_id: anyOf(sessions.keys())},
-          {'configTemplate.environmentId': anyOf(envIds)},
-          {'configTemplate.computeClusterProps.computeEnvironmentId': anyOf(envIds)},
-          {projectId: anyOf(projects.keys())},
+          idFilter('_id', sessions.keys()),
+          idFilter('configTemplate.environmentId', envIds),
+          idFilter('configTemplate.computeClusterProps.computeEnvironmentId', envIds),
+          idFilter('projectId', projects.keys()),
+          specFilter('configTemplate.environmentRevisionSpec', revIds),
         ],
       }
     : {}
@@ -114,7 +140,15 @@ export function addWorkspaces(
     // A running workspace uses its images right now, whatever its last state change says.
     const running = refs?.running || (typeof w.state === 'string' && RUNNING.test(w.state))
     const lastUsed = running ? now : parseTimestamp(w.stateUpdatedAt)
-    const base = {id: wsId, kind: 'workspace' as const, lastUsed, name: w.name, ownerId: hexOf(w.ownerId) ?? undefined}
+    const base = {
+      // The state is named in the reason: a workspace that exists protects its configuration (see ../types.ts).
+      detail: typeof w.state === 'string' ? w.state.toLowerCase() : 'state unknown',
+      id: wsId,
+      kind: 'workspace' as const,
+      lastUsed,
+      name: w.name,
+      ownerId: hexOf(w.ownerId) ?? undefined,
+    }
     // eslint-disable-next-line unicorn/consistent-function-scoping -- closes over this workspace's `base`
     const use = (rev: null | string, usageType: WorkspaceUsageType) => index.add(rev, {...base, usageType})
     const tpl = w.configTemplate ?? {}
