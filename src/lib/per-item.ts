@@ -29,6 +29,17 @@ export async function forEachItem<T>(
   }
 
   const failed = outcomes.filter((o) => !o.ok).length
-  const exitCode = failed === 0 ? ExitCode.SUCCESS : failed === outcomes.length ? ExitCode.FAILURE : ExitCode.PARTIAL
-  return {exitCode, outcomes}
+  return {exitCode: perItemExitCode({failed, succeeded: outcomes.length - failed}), outcomes}
+}
+
+/**
+ * The one rule for commands that work item by item (the deletion lifecycle and `drc backup create` alike,
+ * design.md invariant 8): 0 when nothing failed, 1 when items failed and none succeeded, 4 when some failed.
+ * `uncertain` items (e.g. deleted but not verified) are neither: they make a run partial, never a success.
+ */
+export function perItemExitCode(counts: {failed: number; succeeded: number; uncertain?: number}): number {
+  const uncertain = counts.uncertain ?? 0
+  if (counts.failed === 0 && uncertain === 0) return ExitCode.SUCCESS
+  if (counts.succeeded === 0 && uncertain === 0) return ExitCode.FAILURE
+  return ExitCode.PARTIAL
 }

@@ -115,18 +115,22 @@ export abstract class DeletionCommand<T extends typeof Command> extends BaseComm
     if (!report.apply)
       for (const i of report.planned)
         this.log(
-          `  delete ${i.repository}@${i.digest} ${i.tags.join(', ')}${i.evidence.length > 0 ? `  (${i.evidence.join('; ')})` : ''}` +
-            (i.inUseAtPlan ? `\n           in use now, will be kept: ${i.inUseAtPlan}` : ''),
+          `  delete ${i.repository}@${i.digest} ${i.tags.join(', ')}${i.evidence.length > 0 ? `  (${i.evidence.join('; ')})` : ''}`,
         )
+    if (report.in_use.length > 0) this.log(`In use now (kept, not counted in the prediction):`)
+    for (const i of report.in_use)
+      this.log(`  - in use  ${i.repository}@${i.digest} ${i.tags.join(', ')}: ${i.inUseAtPlan}`)
     for (const o of report.deleted) this.log(`  ✓ deleted ${o.repository}@${o.digest} ${o.tags.join(', ')}`)
+    for (const o of report.deleted_unverified)
+      this.log(`  ? deleted, unverified ${o.repository}@${o.digest} ${o.tags.join(', ')}: ${o.reason}`)
     for (const o of report.failed) this.log(`  ✗ failed  ${o.repository}@${o.digest} ${o.tags.join(', ')}: ${o.reason}`)
-    for (const s of report.skipped)
+    for (const s of report.skipped.filter((k) => !k.reason?.startsWith('in use at planning')))
       this.log(
         `  - kept    ${s.repository}${'tag' in s && s.tag ? `:${s.tag}` : ''}${'tags' in s ? ` ${s.tags.join(', ')}` : ''}: ${s.reason}`,
       )
     const c = report.counts
     this.log(
-      `${c.planned} planned, ${c.skipped} kept, ${c.backed_up} backed up, ${c.deleted} deleted, ${c.failed} failed; predicted freed ${humanBytes(report.predicted_freed_bytes)}${report.apply ? ` (${humanBytes(report.predicted_freed_bytes_deleted)} by the deletes done)` : ''}`,
+      `${c.planned} planned, ${c.in_use} in use now, ${c.skipped} kept, ${c.backed_up} backed up, ${c.deleted} deleted${c.deleted_unverified > 0 ? ` (+${c.deleted_unverified} unverified)` : ''}, ${c.failed} failed; predicted freed ${humanBytes(report.predicted_freed_bytes)}${report.apply ? ` (${humanBytes(report.predicted_freed_bytes_deleted)} by the deletes done)` : ''}`,
     )
     if (reportPath) this.log(`report: ${reportPath}`)
   }

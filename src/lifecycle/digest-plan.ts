@@ -66,5 +66,5 @@ export function buildDeletionPlan(graph: BlobGraph, candidates: readonly Candida
       ...('tag' in m ? {tag: m.tag} : {digest: m.digest}),
     })),
   ]
-  return {candidates: selection.length, items, predictedFreedBytes: freed.bytes, skipped}
+  return {candidates: selection.length, inUse: [], items, predictedFreedBytes: freed.bytes, skipped}
 }

@@ -26,8 +26,8 @@ export interface PlanItem {
   /** Why: the evidence of every candidate tag on the digest (empty for index children). */
   evidence: string[]
   /**
-   * What MongoDB says at planning time when a tag of this digest is in use (null: none is). Informational for the
-   * dry run; at --apply the live re-check right before the delete decides.
+   * What MongoDB says at planning time when a tag of this digest is in use (null: none is). An item in use at
+   * planning is kept apart (DeletionPlan.inUse) and never deleted in that run, whatever the re-check says.
    */
   inUseAtPlan?: null | string
   /** `repository@digest` of planned indexes that list this revision: it only goes after they went. */
@@ -46,14 +46,20 @@ export interface SkippedItem {
 
 export interface DeletionPlan {
   candidates: number
-  /** Revisions to delete, an index before its children. */
+  /**
+   * Revisions a candidate named that MongoDB says are in use at planning (inUseAtPlan says why): kept, not
+   * backed up, not confirmed, not counted in predictedFreedBytes.
+   */
+  inUse: PlanItem[]
+  /** Revisions expected to go, an index before its children. */
   items: PlanItem[]
-  /** Bytes garbage collection would free after every planned delete (shared blobs counted once). */
+  /** Bytes garbage collection would free after every delete of `items` (shared blobs counted once). */
   predictedFreedBytes: number
   skipped: SkippedItem[]
 }
 
-export type ItemStatus = 'deleted' | 'failed' | 'skipped'
+/** 'deleted-unverified': the registry accepted the DELETE (202) but no HEAD could confirm the manifest is gone. */
+export type ItemStatus = 'deleted' | 'deleted-unverified' | 'failed' | 'skipped'
 
 export interface ItemOutcome {
   digest: string
@@ -61,6 +67,8 @@ export interface ItemOutcome {
   repository: string
   status: ItemStatus
   tags: string[]
+  /** The usage verdicts: at planning, and at the live re-check right before the delete (when it ran). */
+  verdicts?: {plan: string; recheck?: string}
 }
 
 export const itemKey = (i: {digest: string; repository: string}): string => `${i.repository}@${i.digest}`

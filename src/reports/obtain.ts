@@ -5,6 +5,7 @@ import {analyseRegistry, type AnalysisOptions, type AnalysisRun} from '../analys
 import {registryBaseUrl} from '../registry/client.js'
 import {kubeSecretReader} from '../registry/open.js'
 import {buildImageAnalysisReport, IMAGE_ANALYSIS, type ImageAnalysisReport} from './image-analysis.js'
+import {predatesLastDeletion} from './invalidation.js'
 import {readLatest, writeReport} from './store.js'
 
 export interface ObtainOptions extends Pick<AnalysisOptions, 'allRepositories' | 'readSecret'> {
@@ -85,8 +86,9 @@ export function describesScanOf(
 }
 
 /**
- * The image analysis: the latest report when it is fresh (and not --generate-reports), else a new scan, written
- * as a new timestamped report. A scan that fails throws before anything is written.
+ * The image analysis: the latest report when it is fresh (and not --generate-reports, and not older than drc's
+ * last deletion from this registry), else a new scan, written as a new timestamped report. A scan that fails
+ * throws before anything is written.
  */
 export async function obtainImageAnalysis(config: DrcConfig, opts: ObtainOptions): Promise<ObtainedAnalysis> {
   if (!opts.generate) {
@@ -94,7 +96,11 @@ export async function obtainImageAnalysis(config: DrcConfig, opts: ObtainOptions
       maxAgeHours: opts.maxAgeHours,
       schemaVersion: IMAGE_ANALYSIS.version,
     })
-    if (latest?.fresh && describesScanOf(latest.envelope.data, config, opts.allRepositories)) {
+    if (
+      latest?.fresh &&
+      describesScanOf(latest.envelope.data, config, opts.allRepositories) &&
+      !(await predatesLastDeletion(config, latest.envelope.generated_at))
+    ) {
       return {generatedAt: latest.envelope.generated_at, path: latest.path, report: latest.envelope.data, reused: true}
     }
   }

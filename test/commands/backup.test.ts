@@ -91,6 +91,13 @@ describe('drc backup create / verify / restore (real registry + moto S3, through
     expect(r.stderr).to.contain('acme/environment:nope')
   })
 
+  it('exits 1 when every image fails (the same per-item rule as the deletion lifecycle)', () => {
+    const r = runCli(['backup', 'create', 'acme/environment:nope-1', 'acme/environment:nope-2'], {env})
+    expect(r.code, r.stderr).to.equal(1)
+    expect(r.stderr).to.contain('acme/environment:nope-1')
+    expect(r.stderr).to.contain('acme/environment:nope-2')
+  })
+
   it('refuses bad input before touching anything: a malformed reference, or no bucket (exit 2)', () => {
     const bad = runCli(['backup', 'create', 'acme/environment:e1-1', 'not-a-reference'], {env})
     expect(bad.code).to.equal(2)

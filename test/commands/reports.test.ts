@@ -150,7 +150,7 @@ describe('drc reports / report image-size / report user-size (real registry + Mo
     // cold: 2 tag lists + one GET per tag (e2 and e2b share a digest but are fetched as tags)
     expect(r.scan?.requests).to.equal(6)
     expect(r.scan?.cache_hits).to.equal(0)
-    expect(path.basename(r.path)).to.match(/^image-analysis-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ\.json$/)
+    expect(path.basename(r.path)).to.match(/^image-analysis-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}Z\.json$/)
     expect(readlinkSync(path.join(dir, 'image-analysis-latest.json'))).to.equal(path.basename(r.path))
     expect(readlinkSync(path.join(dir, 'mongodb_usage_report-latest.json'))).to.equal(
       path.basename(r.usage.usage_report.path),

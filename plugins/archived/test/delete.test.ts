@@ -1,5 +1,4 @@
 import {expect} from 'chai'
-import {type ChildProcess, spawn} from 'node:child_process'
 import {randomUUID} from 'node:crypto'
 import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -13,53 +12,15 @@ import {DeletionDisabledError} from '../../../src/registry/errors.js'
 import {type Dataset, factsOf, generateDataset, seedMongo} from '../../../test/fixtures/index.js'
 import {layerBytes, pushImages} from '../../../test/fixtures/push-images.js'
 import {testClient} from '../../../test/registry/helpers.js'
-import {BIN, REPO_ROOT} from '../../../test/support/cli.js'
+import {BIN} from '../../../test/support/cli.js'
 import {type RegistryWithKube, services, startRegistryWithKube} from '../../../test/support/harness.js'
 import {linkedPluginsEnv} from '../../../test/support/plugin-cli.js'
 import {startRegistry} from '../../../test/support/registry.js'
+import {runCli} from './helpers.js'
 
 const REPO = 'dominodatalab/environment'
 const MODEL_REPO = 'dominodatalab/model'
 const HERE = path.dirname(fileURLToPath(import.meta.url))
-
-/**
- * bin/run.js in a child process without blocking this one: the fake Kubernetes API runs in the mocha process
- * and must keep answering while the command runs (spawnSync would freeze it).
- */
-async function runCli(
-  args: string[],
-  opts: {
-    /** Run this instead of bin/run.js (e.g. under `script` for a terminal). */
-    command?: string[]
-    env: Record<string, string>
-    /** Called with everything written to stdout so far. */
-    onOutput?: (soFar: string, child: ChildProcess) => void
-    /** Called with everything written to stderr so far. */
-    onStderr?: (soFar: string, child: ChildProcess) => void
-  },
-): Promise<{code: null | number; json: () => unknown; stderr: string; stdout: string}> {
-  const [cmd, ...rest] = opts.command ?? [process.execPath, BIN, ...args]
-  const child = spawn(cmd, rest, {
-    cwd: REPO_ROOT,
-    env: {...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ...opts.env},
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
-  if (!opts.command) child.stdin.end()
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d.toString()
-    opts.onOutput?.(stdout, child)
-  })
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString()
-    opts.onStderr?.(stderr, child)
-  })
-  const code = await new Promise<null | number>((resolve) => {
-    child.on('close', (c) => resolve(c))
-  })
-  return {code, json: () => JSON.parse(stdout), stderr, stdout}
-}
 
 const DELETE_ENV = 'REGISTRY_STORAGE_DELETE_ENABLED'
 
@@ -216,18 +177,22 @@ describe('@drc/plugin-archived: drc archived delete (lifecycle, real services)',
     const plan = dry.json() as DeletionResult
     expect(plan.apply).to.equal(false)
     expect(plan.deleted).to.deep.equal([])
-    // Planned = every pushed archived tag except the one sharing its digest with keep-me (usage decides later).
-    expect(plan.planned.flatMap((i) => i.tags).sort()).to.deep.equal(plannedTags)
-    expect(plan.predicted_freed_bytes).to.be.greaterThan(0)
+    // Every pushed archived tag except the one sharing its digest with keep-me is either expected to go
+    // (planned) or in use now (kept apart from the start).
+    const all = (r: DeletionResult) => [...r.planned, ...r.in_use].flatMap((i) => i.tags).sort()
+    expect(all(plan)).to.deep.equal(plannedTags)
     expect(plan.report_path).to.be.a('string')
     expect(existsSync(path.join(outputDir, 'archived-delete-plan-latest.json'))).to.equal(true)
 
-    // The dry run tells which planned images MongoDB says are in use now: exactly the ones apply will keep.
+    // The dry run tells which images MongoDB says are in use now, apart: exactly the ones apply will keep.
     const since = await runCli(['archived', 'delete', '--unused-since-days', String(SINCE_DAYS), '--json'], {env})
-    const annotated = (since.json() as DeletionResult).planned
-    const free = annotated.filter((i) => !i.inUseAtPlan).flatMap((i) => i.tags)
-    expect(free.sort()).to.deep.equal(await expectedDeleted(db))
-    expect(annotated.some((i) => i.inUseAtPlan)).to.equal(true)
+    const annotated = since.json() as DeletionResult
+    expect(annotated.planned.flatMap((i) => i.tags).sort()).to.deep.equal(await expectedDeleted(db))
+    expect(annotated.planned.every((i) => i.inUseAtPlan === null)).to.equal(true)
+    expect(annotated.in_use.length).to.be.greaterThan(0)
+    expect(annotated.in_use.every((i) => Boolean(i.inUseAtPlan))).to.equal(true)
+    expect(all(annotated)).to.deep.equal(plannedTags)
+    expect(annotated.predicted_freed_bytes).to.be.greaterThan(0)
 
     const refused = await runCli(['archived', 'delete', '--apply'], {env})
     expect(refused.code, refused.stderr).to.equal(2)
@@ -260,10 +225,14 @@ describe('@drc/plugin-archived: drc archived delete (lifecycle, real services)',
     expect(kept?.reason).to.match(/outside the deletion set: keep-me/)
     // Usage decided at the re-check: exactly the unused archived tags went; used ones are kept as "in use".
     expect(out.deleted.flatMap((d) => d.tags).sort()).to.deep.equal(expected)
-    const inUse = out.skipped.filter((s) => (s.reason ?? '').startsWith('in use'))
-    expect(inUse.flatMap((s) => ('tags' in s ? s.tags : [])).sort()).to.deep.equal(
-      plannedTags.filter((t) => !expected.includes(t)),
-    )
+    const inUse = out.in_use
+    expect(inUse.flatMap((i) => i.tags).sort()).to.deep.equal(plannedTags.filter((t) => !expected.includes(t)))
+    for (const i of inUse)
+      expect(
+        out.skipped.some((s) => s.digest === i.digest && (s.reason ?? '').startsWith('in use at planning: ')),
+      ).to.equal(true)
+    // Nothing in use at planning reached the delete loop; every deleted item carries both verdicts.
+    for (const d of out.deleted) expect(d.verdicts).to.deep.equal({plan: 'unused', recheck: 'unused'})
 
     const after = await presentTags()
     for (const t of expected) expect(after, t).not.to.include(t)
@@ -292,11 +261,14 @@ describe('@drc/plugin-archived: drc archived delete (lifecycle, real services)',
     expect(audit.data.counts).to.deep.equal({
       backed_up: 0,
       deleted: out.deleted.length,
+      deleted_unverified: 0,
       failed: 0,
+      in_use: inUse.length,
       planned: out.planned.length,
       skipped: out.skipped.length,
     })
-    expect(audit.data.counts.deleted + inUse.length).to.equal(audit.data.counts.planned)
+    expect(audit.data.counts.deleted).to.equal(audit.data.counts.planned)
+    expect(audit.data.status).to.equal('completed')
     expect(audit.data.exit_code).to.equal(0)
     expect(audit.data.predicted_freed_bytes_deleted).to.be.greaterThan(0)
     expect(audit.data.predicted_freed_bytes_deleted).to.be.at.most(audit.data.predicted_freed_bytes)

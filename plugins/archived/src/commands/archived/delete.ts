@@ -10,7 +10,7 @@ Dry run unless --apply. The plan is every image tag of every revision of an arch
 every slug image of an archived model). Archived things can still be used (runs, scheduled jobs, model versions),
 so right before each delete the image's usage is read again from MongoDB: an image in use is kept, with the
 reason in the report. A digest that another tag outside the plan also points at is kept too.
-Exit codes: 0 done, 1 failed, 2 usage error, 3 preflight refused (nothing changed), 4 some items failed, 130 cancelled.`
+Exit codes: 0 done, 1 failed, 2 usage error, 3 preflight refused (nothing changed), 4 some items failed (or were deleted but could not be verified), 130 cancelled.`
   static examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --apply --backup',

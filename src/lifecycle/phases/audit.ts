@@ -1,0 +1,134 @@
+import type {LockState, Phase, PhaseName, RunState} from '../run-state.js'
+import type {ItemOutcome, PlanItem, SkippedItem} from '../types.js'
+
+import {DrcError, errorMessage} from '../../lib/errors.js'
+import {ExitCode} from '../../lib/exit-codes.js'
+import {perItemExitCode} from '../../lib/per-item.js'
+
+/** 'planned': a dry run; the others end an --apply run. */
+export type RunStatus = 'cancelled' | 'completed' | 'failed' | 'planned'
+
+export interface DeletionReport {
+  analysis_report: null | string
+  apply: boolean
+  backed_up: string[]
+  counts: {
+    backed_up: number
+    deleted: number
+    deleted_unverified: number
+    failed: number
+    in_use: number
+    planned: number
+    skipped: number
+  }
+  deleted: ItemOutcome[]
+  /** Accepted by the registry (202), but no HEAD could confirm the manifest is gone (see the reason). */
+  deleted_unverified: ItemOutcome[]
+  error: null | string
+  exit_code: number
+  failed: ItemOutcome[]
+  finished_at: string
+  /** Revisions a candidate named that were in use at planning: kept apart, never deleted in this run. */
+  in_use: PlanItem[]
+  lock: LockState
+  /** The last phase that started (where a cancelled or failed run stopped). */
+  phase: PhaseName
+  /** Revisions expected to go (in use ones are in `in_use`). */
+  planned: PlanItem[]
+  /** What GC would free after every planned delete (in-use revisions not counted). */
+  predicted_freed_bytes: number
+  /** What GC would free after the deletes that happened (predicted from the plan's blob graph). */
+  predicted_freed_bytes_deleted: number
+  /** Everything kept, with the reason: by the plan (in-use ones included), and at the delete. */
+  skipped: Array<ItemOutcome | SkippedItem>
+  started_at: string
+  status: RunStatus
+  strategy: string
+  warnings: string[]
+}
+
+const withStatus = (outcomes: ItemOutcome[], s: ItemOutcome['status']) => outcomes.filter((o) => o.status === s)
+
+function statusOf(st: RunState): RunStatus {
+  if (!st.opts.apply) return 'planned'
+  if (st.declined || st.cancel.signal.aborted) return 'cancelled'
+  if (st.failure instanceof DrcError && st.failure.exitCode === ExitCode.CANCELLED) return 'cancelled'
+  return st.failure ? 'failed' : 'completed'
+}
+
+/** The plan (dry run) or audit (--apply) report: exit code 1/3/130 from a failure, else the per-item rule. */
+export function buildReport(st: RunState): DeletionReport {
+  const {failure, outcomes, plan} = st
+  const failed = withStatus(outcomes, 'failed')
+  const deleted = withStatus(outcomes, 'deleted')
+  const unverified = withStatus(outcomes, 'deleted-unverified')
+  const exitCode = failure
+    ? failure instanceof DrcError
+      ? failure.exitCode
+      : ExitCode.FAILURE
+    : perItemExitCode({failed: failed.length, succeeded: deleted.length, uncertain: unverified.length})
+  const inUseKept: SkippedItem[] = plan.inUse.map((i) => ({
+    digest: i.digest,
+    reason: `in use at planning: ${i.inUseAtPlan}`,
+    repository: i.repository,
+    tag: i.tags.join(', '),
+  }))
+  const skipped = [...inUseKept, ...plan.skipped, ...withStatus(outcomes, 'skipped')]
+  const gone = [...deleted, ...unverified]
+  return {
+    analysis_report: st.analysisPath,
+    apply: st.opts.apply,
+    backed_up: [...st.backups.verified],
+    counts: {
+      backed_up: st.backups.verified.size,
+      deleted: deleted.length,
+      deleted_unverified: unverified.length,
+      failed: failed.length,
+      in_use: plan.inUse.length,
+      planned: plan.items.length,
+      skipped: skipped.length,
+    },
+    deleted,
+    deleted_unverified: unverified,
+    error: failure ? errorMessage(failure) : null,
+    exit_code: exitCode,
+    failed,
+    finished_at: new Date().toISOString(),
+    in_use: plan.inUse,
+    lock: st.lock,
+    phase: st.phase,
+    planned: plan.items,
+    predicted_freed_bytes: plan.predictedFreedBytes,
+    predicted_freed_bytes_deleted:
+      st.graph && gone.length > 0
+        ? st.graph.freedBytes(gone.map((d) => ({digest: d.digest, repository: d.repository}))).bytes
+        : 0,
+    skipped,
+    started_at: st.started.toISOString(),
+    status: statusOf(st),
+    strategy: st.opts.strategy,
+    warnings: st.warnings,
+  }
+}
+
+const slug = (id: string): string => id.replaceAll(/[^a-z0-9]+/gi, '-').toLowerCase()
+
+/**
+ * Writes the dry run's plan report or the --apply run's audit report (the same document at different moments)
+ * and, for an audit, fires drc:audit. Runs on every path of an --apply run (invariant 7).
+ */
+export async function writeRunReport(st: RunState): Promise<{path: string; report: DeletionReport}> {
+  const kind = st.opts.apply ? 'audit' : 'plan'
+  const report = buildReport(st)
+  const {writeReport} = await import('../../reports/store.js')
+  const written = await writeReport(st.opts.config, `${slug(st.opts.strategy)}-${kind}`, report)
+  if (st.opts.apply) {
+    st.opts.log(`audit report: ${written.path}`)
+    await st.hook('drc:audit', {apply: true, report, strategy: st.opts.strategy})
+  }
+
+  return {path: written.path, report}
+}
+
+/** The audit phase: listed for completeness; the pipeline runs writeRunReport after the others, on every path. */
+export const auditPhase: Pick<Phase, 'name' | 'title'> = {name: 'audit', title: 'Audit report'}

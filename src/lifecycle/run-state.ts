@@ -1,0 +1,111 @@
+import type {Db} from 'mongodb'
+
+import type {BlobGraph} from '../analysis/graph.js'
+import type {DrcConfig, LoadedConfig} from '../config/types.js'
+import type {RegistryClient} from '../registry/client.js'
+import type {UsageRules} from '../usage/types.js'
+import type {FireHook} from './hooks.js'
+import type {Candidate, DeletionPlan, ItemOutcome, PlanContext} from './types.js'
+
+export interface PipelineOptions {
+  apply: boolean
+  backup: boolean
+  config: DrcConfig
+  /** Asks the operator; false = declined. Undefined: no question (--force, or confirmation switched off). */
+  confirm?: (question: string) => Promise<boolean>
+  fireHook: FireHook
+  loaded: LoadedConfig
+  /** Notes for the operator on stderr (silent under --json). */
+  log: (message: string) => void
+  plan: (ctx: PlanContext) => Promise<Candidate[]>
+  quiet: boolean
+  /** Command id, e.g. `archived:delete`: names the reports. */
+  strategy: string
+  unusedSinceDays?: number
+}
+
+/** 'not needed': external registry or nothing to delete; the others describe the in-cluster unlock. */
+export type LockState = 'never unlocked' | 'not needed' | 'RE-LOCK FAILED' | 'relocked'
+
+/** The phases in their order (design.md "The deletion lifecycle"); the audit report names the one reached. */
+export type PhaseName = 'audit' | 'backup' | 'confirm' | 'delete' | 'plan' | 'preflight' | 'relock'
+
+/** Everything the phases share: each phase reads what earlier phases left and adds its own part. */
+export interface RunState {
+  analysisPath: null | string
+  backups: {failed: Map<string, string>; verified: Set<string>}
+  /** Aborted by SIGINT/SIGTERM during an --apply run (outside the unlocked window, which handles its own). */
+  cancel: AbortController
+  db?: Db
+  /** The operator declined at the confirmation. */
+  declined: boolean
+  failure: unknown
+  graph?: BlobGraph
+  /** Fires a lifecycle hook event; failures become warnings (except at drc:preflight, a veto). */
+  hook: FireHook
+  inCluster: boolean
+  lock: LockState
+  /** True while withDeletionUnlocked owns SIGINT/SIGTERM (it re-locks first, then reports back). */
+  lockOwnsSignals: boolean
+  readonly opts: PipelineOptions
+  outcomes: ItemOutcome[]
+  /** The last phase that started. */
+  phase: PhaseName
+  plan: DeletionPlan
+  registry?: RegistryClient
+  readonly started: Date
+  warnings: string[]
+}
+
+export function newRunState(opts: PipelineOptions): RunState {
+  const warnings: string[] = []
+  return {
+    analysisPath: null,
+    backups: {failed: new Map(), verified: new Set()},
+    cancel: new AbortController(),
+    declined: false,
+    failure: undefined,
+    async hook(event, payload) {
+      const failures = await opts.fireHook(event, payload)
+      if (event !== 'drc:preflight') for (const f of failures) warnings.push(`${event} hook failed: ${f}`)
+      return failures
+    },
+    inCluster: false,
+    lock: 'not needed',
+    lockOwnsSignals: false,
+    opts,
+    outcomes: [],
+    phase: 'plan',
+    plan: {candidates: 0, inUse: [], items: [], predictedFreedBytes: 0, skipped: []},
+    started: new Date(),
+    warnings,
+  }
+}
+
+/** The usage rules of this run, evaluated at `now` (the plan and each re-check use their own moment). */
+export const usageRules = (st: RunState, now = new Date()): UsageRules => ({
+  gracePeriodDays: st.opts.config.usage.grace_period_days,
+  now,
+  unusedSinceDays: st.opts.unusedSinceDays,
+})
+
+/** What a phase may do to its listr task: a live title and one line of output. */
+export interface PhaseTask {
+  output: string
+  title: string
+}
+
+export interface Phase {
+  /**
+   * 'race': on a signal the pipeline stops waiting for the phase (it only reads); 'cooperative': the phase
+   * watches st.cancel itself (it changes things and must record what it did).
+   */
+  cancellation: 'cooperative' | 'race'
+  /** Skipped when false (the pipeline records no start for it). */
+  enabled?: (st: RunState) => boolean
+  /** Talks to the terminal itself: runs outside the task renderer. */
+  interactive?: boolean
+  name: PhaseName
+  run(st: RunState, task: PhaseTask): Promise<void>
+  title: string
+}
