@@ -19,7 +19,8 @@ export default class Health extends BaseCommand<typeof Health> {
   static description = `Check everything drc depends on: the configuration, the registry (ping, credentials, tags of the
 configured repositories), MongoDB (ping, Domino's collections), Kubernetes (platform namespace; a server-side dry-run
 PATCH of the registry StatefulSet proves the RBAC that unlocking deletion needs, skipped for external registries),
-S3 (when a backup bucket is configured) and Keycloak (when configured).
+the registry's deletion lock (unhealthy when deletion is left enabled and no live drc run explains it, e.g. after a
+run was killed; \`drc registry lock\` fixes it), S3 (when a backup bucket is configured) and Keycloak (when configured).
 
 Checks run concurrently, each with its own timeout. Each result is healthy, unhealthy or skipped, with a message
 that says what to do. The exit code is 3 when a required check is unhealthy, 0 otherwise.`

@@ -8,6 +8,7 @@ import {configurationCheck} from './checks/configuration.js'
 import {keycloakCheck} from './checks/keycloak.js'
 import {kubernetesCheck, registryRbacCheck} from './checks/kubernetes.js'
 import {mongodbCheck} from './checks/mongodb.js'
+import {registryLockCheck} from './checks/registry-lock.js'
 import {registryCheck} from './checks/registry.js'
 import {s3Check} from './checks/s3.js'
 import {registryProbe} from './registry-probe.js'
@@ -26,6 +27,7 @@ export const HEALTH_CHECKS: readonly HealthCheck[] = [
   mongodbCheck,
   kubernetesCheck,
   registryRbacCheck,
+  registryLockCheck,
   s3Check,
   keycloakCheck,
 ]

@@ -10,6 +10,7 @@ export const HEALTH_CHECK_NAMES = [
   'mongodb',
   'kubernetes',
   'registry_rbac',
+  'registry_lock',
   's3',
   'keycloak',
 ] as const

@@ -25,6 +25,11 @@ export interface LeaseOptions {
   now?: () => Date
   /** How often the lease is renewed while held (default a third of its duration). */
   renewIntervalMs?: number
+  /**
+   * Decides, on the freshly read lease, whether a live lease of another holder may be taken over anyway
+   * (`drc registry lock --force`, or a holder whose process is known to be gone). Default: never.
+   */
+  takeOver?: (lease: V1Lease) => boolean
 }
 
 export interface HeldLease {
@@ -73,6 +78,7 @@ async function microTime(date: Date): Promise<Date> {
 interface LeaseRef {
   name: string
   namespace: string
+  takeOver?: (lease: V1Lease) => boolean
 }
 
 /** The spec of a lease this holder takes: from scratch, or over a previous holder (counted as a transition). */
@@ -90,10 +96,10 @@ function takenSpec(existing: undefined | V1Lease, holder: string, stamp: Date, l
 }
 
 /** Another live holder: refuse (exit code 3) and name it, so the operator knows which run to wait for. */
-function refuseIfHeld(existing: V1Lease, holder: string, nowMs: number, {name, namespace}: LeaseRef): void {
+function refuseIfHeld(existing: V1Lease, holder: string, nowMs: number, {name, namespace, takeOver}: LeaseRef): void {
   const expiry = leaseExpiry(existing)
   const other = existing.spec?.holderIdentity
-  if (expiry === undefined || expiry <= nowMs || other === holder) return
+  if (expiry === undefined || expiry <= nowMs || other === holder || takeOver?.(existing)) return
   const until = Number.isFinite(expiry) ? new Date(expiry).toISOString() : 'it is released'
   throw new DrcError(
     `registry deletion is locked by another drc run: lease ${namespace}/${name} is held by ${other} until ${until}`,
@@ -101,10 +107,26 @@ function refuseIfHeld(existing: V1Lease, holder: string, nowMs: number, {name, n
       exitCode: ExitCode.PREFLIGHT_REFUSED,
       suggestions: [
         'wait for the other run to finish (it re-locks the registry and releases the lease), then retry',
-        `if that run is gone for good, its lease expires on its own; to clear it now: kubectl -n ${namespace} delete lease ${name}`,
+        // Deleting the lease would lose the prior registry setting recorded on it: never suggest that.
+        `if that run is gone for good, \`drc registry lock --force\` takes its lease over and restores the registry setting it recorded (\`drc registry status\` shows both)`,
       ],
     },
   )
+}
+
+/** `host/pid-N/…` of {@link defaultHolderIdentity}, when it names a process on this host that no longer exists. */
+export function holderProcessGone(holder: string | undefined, host = os.hostname()): boolean {
+  const match = holder === undefined ? null : /^(.+)\/pid-(\d+)\/[\da-f]+$/.exec(holder)
+  if (!match || match[1] !== host) return false
+  const pid = Number(match[2])
+  if (pid === process.pid) return false
+  try {
+    process.kill(pid, 0)
+    return false
+  } catch (error) {
+    // EPERM: the process exists under another user. Only "no such process" proves the holder is gone.
+    return (error as NodeJS.ErrnoException).code === 'ESRCH'
+  }
 }
 
 /**
@@ -146,7 +168,7 @@ export async function acquireLease(opts: LeaseOptions): Promise<HeldLease> {
     const stamp = await microTime(at)
     try {
       if (existing) {
-        refuseIfHeld(existing, holder, at.getTime(), {name, namespace})
+        refuseIfHeld(existing, holder, at.getTime(), {name, namespace, takeOver: opts.takeOver})
         const other = existing.spec?.holderIdentity
         previousNote = existing.metadata?.annotations?.[LEASE_NOTE]
         const takeover = other !== holder
@@ -156,7 +178,7 @@ export async function acquireLease(opts: LeaseOptions): Promise<HeldLease> {
           name,
           namespace,
         })
-        if (takeover && other) opts.log?.(`took over expired ${what} from ${other}`)
+        if (takeover && other) opts.log?.(`took over ${what} from ${other}`)
       } else {
         // eslint-disable-next-line no-await-in-loop
         current = await coordination.createNamespacedLease({
@@ -243,7 +265,7 @@ export async function acquireLease(opts: LeaseOptions): Promise<HeldLease> {
         throw new DrcError(`cannot release ${what}: ${describeKubeError(error)}`, {
           cause: error,
           suggestions: [
-            `it expires on its own after ${leaseDurationSeconds} s, or: kubectl -n ${namespace} delete lease ${name}`,
+            `it expires on its own after ${leaseDurationSeconds} s; \`drc registry status\` shows who holds it`,
           ],
         })
       }

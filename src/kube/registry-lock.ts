@@ -54,7 +54,7 @@ export class RelockError extends DrcError {
   }
 }
 
-type Target = {apps: AppsV1Api; container: string; name: string; namespace: string}
+export type Target = {apps: AppsV1Api; container: string; name: string; namespace: string}
 
 const envPath = (index: number) => `/spec/template/spec/containers/0/env/${index}`
 
@@ -64,7 +64,7 @@ export function manualRelockCommand(t: Omit<Target, 'apps'>, prior: undefined | 
   return `kubectl -n ${t.namespace} set env statefulset/${t.name} -c ${t.container} ${value}`
 }
 
-function firstContainer(sts: V1StatefulSet, namespace: string, name: string) {
+export function firstContainer(sts: V1StatefulSet, namespace: string, name: string) {
   const container = sts.spec?.template.spec?.containers?.[0]
   if (!container) throw new DrcError(`StatefulSet ${namespace}/${name} has no containers`)
   const env = container.env ?? []
@@ -77,7 +77,7 @@ function firstContainer(sts: V1StatefulSet, namespace: string, name: string) {
  * `test` ops pin the container name and the entry's position: if someone reordered the pod template between our
  * read and our write, the API refuses (422) instead of us overwriting the wrong entry. Returns whether it patched.
  */
-async function setDeleteEnv(t: Target, desired: undefined | V1EnvVar): Promise<boolean> {
+export async function setDeleteEnv(t: Target, desired: undefined | V1EnvVar): Promise<boolean> {
   const {PatchStrategy, setHeaderOptions} = await import('@kubernetes/client-node')
   const sts = await t.apps.readNamespacedStatefulSet({name: t.name, namespace: t.namespace})
   const {container, entry, hasEnv, index} = firstContainer(sts, t.namespace, t.name)
@@ -113,12 +113,12 @@ export function rolledOut(sts: V1StatefulSet): boolean {
   )
 }
 
-interface RolloutWait {
+export interface RolloutWait {
   pollMs: number
   timeoutMs: number
 }
 
-async function waitForRollout(t: Target, {pollMs, timeoutMs}: RolloutWait, signal?: AbortSignal): Promise<void> {
+export async function waitForRollout(t: Target, {pollMs, timeoutMs}: RolloutWait, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs
   let last = 'not read yet'
   for (;;) {
@@ -254,6 +254,23 @@ export async function acquireDeletionUnlock(
 
 const isTrue = (entry: undefined | V1EnvVar) => entry?.value === 'true' && entry.valueFrom === undefined
 
+/**
+ * The prior setting a run recorded on the lease ({@link LEASE_NOTE}): `{entry}` (entry undefined = the variable was
+ * absent), or undefined when there is no note or it cannot be read.
+ */
+export function parsePriorNote(note: string | undefined): undefined | {entry: undefined | V1EnvVar} {
+  if (note === undefined) return undefined
+  try {
+    const recorded = (JSON.parse(note) as {prior?: null | V1EnvVar}).prior
+    if (recorded === null) return {entry: undefined}
+    if (typeof recorded === 'object' && recorded?.name === DELETE_ENV) return {entry: recorded}
+  } catch {
+    // An unreadable note is no record.
+  }
+
+  return undefined
+}
+
 /** The setting to restore: the current one, unless a previous run left its own prior record behind on the lease. */
 function priorSetting(
   current: undefined | V1EnvVar,
@@ -262,23 +279,20 @@ function priorSetting(
   log: (message: string) => void,
 ): undefined | V1EnvVar {
   if (note === undefined) return current && structuredClone(current)
-  try {
-    const recorded = (JSON.parse(note) as {prior?: null | V1EnvVar}).prior
-    if (recorded === null || (typeof recorded === 'object' && recorded?.name === DELETE_ENV)) {
-      log(
-        `WARNING: a previous drc run did not re-lock ${what}; the setting it recorded (${describeEntry(recorded ?? undefined)}) will be restored`,
-      )
-      return recorded ?? undefined
-    }
-  } catch {
-    // An unreadable note is ignored: the current setting is the best evidence left.
+  const recorded = parsePriorNote(note)
+  if (recorded) {
+    log(
+      `WARNING: a previous drc run did not re-lock ${what}; the setting it recorded (${describeEntry(recorded.entry)}) will be restored`,
+    )
+    return recorded.entry
   }
 
+  // An unreadable note is ignored: the current setting is the best evidence left.
   log(`WARNING: ignoring an unreadable prior-setting note on the deletion lease: ${note}`)
   return current && structuredClone(current)
 }
 
-const describeEntry = (entry: undefined | V1EnvVar) =>
+export const describeEntry = (entry: undefined | V1EnvVar) =>
   entry === undefined ? `${DELETE_ENV} absent` : `${DELETE_ENV}=${entry.value ?? '(valueFrom)'}`
 
 /** Writes the prior entry back and waits for the rollout; the error says which of the two failed. */
@@ -312,7 +326,7 @@ async function restorePrior(target: Target, prior: undefined | V1EnvVar, wait: R
   }
 }
 
-function kubeFailure(message: string, error: unknown, namespace: string): DrcError {
+export function kubeFailure(message: string, error: unknown, namespace: string): DrcError {
   const status = kubeStatusCode(error)
   return new DrcError(`${message}: ${describeKubeError(error)}`, {
     cause: error,

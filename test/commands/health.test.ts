@@ -78,6 +78,7 @@ describe('drc health', function () {
       kubernetes: 'healthy',
       mongodb: 'healthy',
       registry: 'healthy',
+      registry_lock: 'healthy',
       registry_rbac: 'healthy',
       s3: 'healthy',
       ...(s.keycloak ? {keycloak: 'healthy'} : {}),
@@ -119,9 +120,15 @@ describe('drc health', function () {
     expect(exitCode).to.equal(3)
   })
 
-  it('--skip-optional leaves out Kubernetes and RBAC but keeps a configured S3', async () => {
+  it('--skip-optional leaves out Kubernetes and RBAC but keeps a configured S3 and the registry lock', async () => {
     const {result} = await drc(['health', '--json', '--skip-optional'], {...env, KEYCLOAK_URL: undefined})
-    expect(Object.keys(statuses(result!))).to.deep.equal(['configuration', 'registry', 'mongodb', 's3'])
+    expect(Object.keys(statuses(result!))).to.deep.equal([
+      'configuration',
+      'registry',
+      'mongodb',
+      'registry_lock',
+      's3',
+    ])
   })
 
   it('maps --registry-url, --repository and --namespace onto the configuration', async () => {

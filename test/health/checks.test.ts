@@ -48,6 +48,7 @@ describe('health checks against the real services', function () {
       'mongodb',
       'kubernetes',
       'registry_rbac',
+      'registry_lock',
       's3',
       ...(s.keycloak ? ['keycloak'] : []),
     ]
@@ -326,6 +327,42 @@ describe('health checks against the real services', function () {
       const detected = await checkOne({...kubeEnv, DRC_REGISTRY_IN_CLUSTER: 'auto'}, 'registry_rbac')
       expect(detected.status).to.equal('skipped')
       expect(detected.message).to.match(/127\.0\.0\.1 is not a cluster service name/)
+    })
+
+    it('registry_lock is healthy while deletion is disabled, skipped for an external registry', async () => {
+      const locked = await checkOne(kubeEnv, 'registry_lock')
+      expect(locked, locked.message).to.include({required: true, status: 'healthy'})
+      expect(locked.message).to.contain('Deletion is disabled on the registry')
+      const external = await checkOne({...kubeEnv, DRC_REGISTRY_IN_CLUSTER: 'false'}, 'registry_lock')
+      expect(external).to.include({required: false, status: 'skipped'})
+    })
+
+    it('registry_lock is unhealthy when the StatefulSet cannot be read (403), and names the permission', async () => {
+      kube.inject({method: 'GET', path: `/statefulsets/${kube.statefulset}`, status: 403})
+      const r = await checkOne(kubeEnv, 'registry_lock')
+      expect(r.status).to.equal('unhealthy')
+      expect(r.message).to.contain('HTTP 403')
+      expect(r.suggestions.join(' ')).to.contain('statefulsets')
+    })
+
+    it('registry_lock is unhealthy for "yes" and a valueFrom (the registry reads YAML booleans), healthy for "False"', async () => {
+      const sts = kube.object('statefulsets', kube.statefulset)!
+      const withEnv = (env: object) => {
+        const copy = structuredClone(sts)
+        copy.spec.template.spec.containers[0].env = [env]
+        kube.upsert('statefulsets', copy)
+      }
+
+      try {
+        withEnv({name: 'REGISTRY_STORAGE_DELETE_ENABLED', value: 'yes'})
+        expect((await checkOne(kubeEnv, 'registry_lock')).status).to.equal('unhealthy')
+        withEnv({name: 'REGISTRY_STORAGE_DELETE_ENABLED', valueFrom: {configMapKeyRef: {key: 'k', name: 'c'}}})
+        expect((await checkOne(kubeEnv, 'registry_lock')).status).to.equal('unhealthy')
+        withEnv({name: 'REGISTRY_STORAGE_DELETE_ENABLED', value: 'False'})
+        expect((await checkOne(kubeEnv, 'registry_lock')).status).to.equal('healthy')
+      } finally {
+        kube.upsert('statefulsets', sts)
+      }
     })
 
     it('registry_rbac detects an in-cluster registry from its Service name', async () => {
