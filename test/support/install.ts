@@ -10,16 +10,18 @@
 /* eslint-disable n/no-unsupported-features/node-builtins */
 import {execFileSync, spawnSync} from 'node:child_process'
 import {chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {cacheDir} from './cache-dir.js'
+import {ensureMirror} from './npm-mirror.js'
+
 export const FERRETDB_VERSION = '1.24.2'
 export const KEYCLOAK_VERSION = '26.7.3'
+// 6.10 and later want Node 22; our floor is Node 20.
+export const VERDACCIO_VERSION = '6.8.0'
 
-export function cacheDir(): string {
-  return process.env.DRC_TEST_CACHE ?? path.join(os.homedir(), '.cache', 'drc-test')
-}
+export {cacheDir} from './cache-dir.js'
 
 function onPath(command: string): string | undefined {
   const result = spawnSync('sh', ['-c', `command -v ${command}`], {encoding: 'utf8'})
@@ -37,6 +39,15 @@ export function registryBinary(): string | undefined {
 
 export function ferretdbBinary(): string {
   return process.env.DRC_TEST_FERRETDB_BIN ?? path.join(cacheDir(), 'bin', 'ferretdb')
+}
+
+/** Where verdaccio (the npm registry the publish/install tests run) is installed, outside the repository. */
+export function verdaccioHome(): string {
+  return path.join(cacheDir(), `verdaccio-${VERDACCIO_VERSION}`)
+}
+
+export function verdaccioEntry(): string {
+  return path.join(verdaccioHome(), 'node_modules', 'verdaccio', 'bin', 'verdaccio')
 }
 
 export function keycloakHome(): string {
@@ -170,6 +181,29 @@ export async function ensureKeycloak(log: Log): Promise<void> {
   })
 }
 
+export async function ensureVerdaccio(log: Log): Promise<void> {
+  if (existsSync(verdaccioEntry())) return
+  await timed(log, `verdaccio ${VERDACCIO_VERSION} (npm)`, () => {
+    const home = verdaccioHome()
+    mkdirSync(home, {recursive: true})
+    // Its own package.json, so npm does not walk up into some other project; no scripts: verdaccio needs none.
+    writeFileSync(path.join(home, 'package.json'), JSON.stringify({private: true}) + '\n')
+    sh(log, [
+      'npm',
+      'install',
+      '--prefix',
+      home,
+      '--ignore-scripts',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      `verdaccio@${VERDACCIO_VERSION}`,
+    ])
+  })
+  if (!existsSync(verdaccioEntry()))
+    throw new Error(`verdaccio is still missing after npm install (${verdaccioEntry()})`)
+}
+
 export async function ensureAll(options: {keycloak?: boolean; log?: Log} = {}): Promise<void> {
   const log = options.log ?? ((line: string) => console.log(`[install] ${line}`))
   mkdirSync(cacheDir(), {recursive: true})
@@ -178,6 +212,9 @@ export async function ensureAll(options: {keycloak?: boolean; log?: Log} = {}): 
   if (!process.env.DRC_TEST_MONGODB_URI) await ensureFerretdb(log)
   if (!process.env.DRC_TEST_S3_ENDPOINT) await ensureMoto(log)
   if (options.keycloak !== false && !process.env.DRC_TEST_KEYCLOAK_URL) await ensureKeycloak(log)
+  await ensureVerdaccio(log)
+  // The dependency tarballs the verdaccio tests publish (that registry has no uplinks).
+  ensureMirror(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../package-lock.json'), log)
   log(`all test services present (${((Date.now() - started) / 1000).toFixed(1)} s, cache ${cacheDir()})`)
 }
 
