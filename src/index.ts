@@ -11,6 +11,9 @@ export type {BaseArgs, BaseFlags} from './lib/base-command.js'
 export {DrcError, errorMessage, UsageError} from './lib/errors.js'
 export {ExitCode} from './lib/exit-codes.js'
 export type {ExitCodeValue} from './lib/exit-codes.js'
+export type {ErrorEnvelope, SuccessEnvelope} from './lib/json-envelope.js'
+export {columnNames, formatTable, tableFlags} from './lib/table.js'
+export type {Cell, TableColumn, TableFlagValues} from './lib/table.js'
 export {DeletionCommand} from './lifecycle/index.js'
 export type {
   Candidate,
@@ -21,6 +24,8 @@ export type {
   ItemOutcome,
   LifecycleHookEvent,
   LifecycleHookPayloads,
+  MongoRecord,
+  MongoRecordCollection,
   PlanContext,
   PlanItem,
   SkippedItem,

@@ -15,19 +15,15 @@ export interface HealthCommandResult {
 }
 
 export default class Health extends BaseCommand<typeof Health> {
-  static aliases = ['health-check']
-  static description = `Check everything drc depends on: the configuration, the registry (ping, credentials, tags of the
-configured repositories), MongoDB (ping, Domino's collections), Kubernetes (platform namespace; a server-side dry-run
-PATCH of the registry StatefulSet proves the RBAC that unlocking deletion needs, skipped for external registries),
-the registry's deletion lock (unhealthy when deletion is left enabled and no live drc run explains it, e.g. after a
-run was killed; \`drc registry lock\` fixes it), S3 (when a backup bucket is configured) and Keycloak (when configured).
+  static description = `Check everything drc depends on: the configuration, the registry (ping, credentials, tags of the configured repositories), MongoDB (ping, Domino's collections), Kubernetes (platform namespace; a server-side dry-run PATCH of the registry StatefulSet proves the RBAC that unlocking deletion needs, skipped for external registries), the registry's deletion lock (unhealthy when deletion is left enabled and no live drc run explains it, e.g. after a run was killed; \`drc registry lock\` fixes it), S3 (when a backup bucket is configured) and Keycloak (when configured).
 
-Checks run concurrently, each with its own timeout. Each result is healthy, unhealthy or skipped, with a message
-that says what to do. The exit code is 3 when a required check is unhealthy, 0 otherwise.`
+Checks run concurrently, each with its own timeout. Each result is healthy, unhealthy or skipped, with a message that says what to do. The exit code is 3 when a required check is unhealthy, 0 otherwise.
+
+Aliases: drc health_check (the predecessor's name), drc health-check`
   static examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --skip-optional',
-    '<%= config.bin %> <%= command.id %> --registry-url https://registry.example.com --repository dominodatalab --json',
+    '<%= config.bin %> <%= command.id %> --registry-url https://registry.example.com --repository acme',
   ]
   static flags = {
     check: Flags.option({
@@ -48,8 +44,8 @@ that says what to do. The exit code is 3 when a required check is unhealthy, 0 o
     }),
   }
   // The predecessor's command name, kept working for scripts but not listed twice in help.
-  static hiddenAliases = ['health_check']
-  static summary = 'Check connectivity and permissions for the registry, MongoDB, Kubernetes, S3 and Keycloak.'
+  static hiddenAliases = ['health_check', 'health-check']
+  static summary = 'Check access to the registry, MongoDB, Kubernetes, S3 and Keycloak.'
 
   protected configFlags(): Record<string, unknown> {
     return {

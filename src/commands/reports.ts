@@ -6,13 +6,45 @@ import type {AnalysisStats} from '../analysis/service.js'
 import type {ImageEntry} from '../reports/image-analysis.js'
 
 import {BaseCommand} from '../lib/base-command.js'
-import {humanBytes, table} from '../reports/format.js'
+import {formatTable, type TableColumn} from '../lib/table.js'
+import {bytesCell, humanBytes} from '../reports/format.js'
 import {type LegacyFileKey, writeLegacyFiles} from '../reports/legacy.js'
 import {writeReport} from '../reports/store.js'
 import {obtainAnalysisGraph, type StatusBytes, type TagUsageSummary, tagUsageSummary} from '../usage/join.js'
 import {obtainUsage} from '../usage/service.js'
 
 const cell = (p: StatusBytes): string => `${p.tags} (${humanBytes(p.bytes)})`
+type RepositoryRow = TagUsageSummary['total'] & {repository: string}
+
+// A summary of three tables (the table flags belong to `report image-size` and `report user-size`).
+const IMAGE_COLUMNS: Array<TableColumn<ImageEntry>> = [
+  {header: 'IMAGE', key: 'image', value: (i) => `${i.repository}:${i.tags.join(',')}`},
+  {align: 'right', format: bytesCell, header: 'TOTAL', key: 'total_bytes', value: (i) => i.total_bytes},
+  {align: 'right', format: bytesCell, header: 'UNIQUE', key: 'unique_bytes', value: (i) => i.unique_bytes},
+  {align: 'right', format: bytesCell, header: 'SHARED', key: 'shared_bytes', value: (i) => i.shared_bytes},
+  {align: 'right', header: 'LAYERS', key: 'layers', value: (i) => i.layers},
+]
+const REPOSITORY_COLUMNS: Array<TableColumn<RepositoryRow>> = [
+  {header: 'REPOSITORY', key: 'repository', value: (x) => x.repository},
+  {align: 'right', header: 'TAGS', key: 'tags', value: (x) => x.tags},
+  {align: 'right', header: 'USED', key: 'used', value: (x) => cell(x.used)},
+  {align: 'right', header: 'UNUSED', key: 'unused', value: (x) => cell(x.unused)},
+  {
+    align: 'right',
+    format: bytesCell,
+    header: 'FREED IF UNUSED DELETED',
+    key: 'freed',
+    value: (x) => x.unused.freed_bytes,
+  },
+  {align: 'right', header: 'UNKNOWN TO MONGODB', key: 'unknown', value: (x) => cell(x.unknown)},
+]
+const OWNER_COLUMNS: Array<TableColumn<TagUsageSummary['top_users'][number]>> = [
+  {header: 'OWNER', key: 'owner', value: (o) => o.owner},
+  {header: 'NAME', key: 'user_name', value: (o) => o.user_name},
+  {align: 'right', header: 'IMAGES', key: 'images', value: (o) => o.images},
+  {align: 'right', format: bytesCell, header: 'STORED', key: 'distinct_bytes', value: (o) => o.distinct_bytes},
+  {align: 'right', format: bytesCell, header: 'FREED IF ALL DELETED', key: 'freed_bytes', value: (o) => o.freed_bytes},
+]
 
 /** Report `reports`, schema version 1: the whole result of `drc reports` (data = `ReportsResult`), for --output. */
 export const REPORTS_RESULT = {name: 'reports', version: 1} as const
@@ -35,19 +67,11 @@ export interface ReportsResult {
 }
 
 export default class Reports extends BaseCommand<typeof Reports> {
-  static description = `Analyse the registry: every image of <repository>/environment and <repository>/model (or the
-configured registry.scan_repositories), its total size, what deleting it alone would free, and how layers are shared;
-joined with MongoDB usage: per repository, how many tags are used, unused or unknown to MongoDB, their bytes, what
-deleting every unused tag would free (shared layers counted once), and the owners using the most space.
+  static description = `Analyse the registry: every image of <repository>/environment and <repository>/model (or the configured registry.scan_repositories), its total size, what deleting it alone would free, and how layers are shared; joined with MongoDB usage: per repository, how many tags are used, unused or unknown to MongoDB, their bytes, what deleting every unused tag would free (shared layers counted once), and the owners using the most space.
 
-Reports younger than --max-age-hours (the image analysis and the MongoDB usage report) are reused unless
---generate-reports is given. They are written to analysis.output_dir as image-analysis-<UTC timestamp>.json and
-mongodb_usage_report-<UTC timestamp>.json, each with a -latest.json pointer to the newest. If MongoDB cannot be
-read the command fails naming the source, before scanning.
+Reports younger than --max-age-hours (the image analysis and the MongoDB usage report) are reused unless --generate-reports is given. They are written to analysis.output_dir as image-analysis-<UTC timestamp>.json and mongodb_usage_report-<UTC timestamp>.json, each with a -latest.json pointer to the newest. If MongoDB cannot be read the command fails naming the source, before scanning.
 
---output FILE also saves the whole result (image analysis and tag usage, what --json prints) as one report.
---legacy-files also writes the predecessor's analysis files (final-report, tags-per-layer, layers-and-sizes,
-filtered-layers, tag-sums, images-report; names from reports.*, timestamped) as plain JSON for existing scripts.`
+--output FILE also saves the whole result (image analysis and tag usage, what --json prints) as one report. --legacy-files also writes the predecessor's analysis files (final-report, tags-per-layer, layers-and-sizes, filtered-layers, tag-sums, images-report; names from reports.*, timestamped) as plain JSON for existing scripts.`
   static examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --generate-reports --json',
@@ -115,11 +139,11 @@ filtered-layers, tag-sums, images-report; names from reports.*, timestamped) as 
     }
     // Last, so the saved result is exactly what is printed (including the paths of the legacy files).
     if (output) await writeReport(config, REPORTS_RESULT.name, result, {output, schemaVersion: REPORTS_RESULT.version})
-    if (!this.jsonEnabled()) this.print(result)
+    if (!this.jsonEnabled()) await this.print(result)
     return result
   }
 
-  private print(r: ReportsResult): void {
+  private async print(r: ReportsResult): Promise<void> {
     const s = r.summary
     this.log(`${r.reused ? 'Reusing' : 'Wrote'} ${r.path} (${r.generated_at})`)
     this.log(`Repositories: ${r.repositories.map((x) => `${x.repository} (${x.tags} tags)`).join(', ')}`)
@@ -133,18 +157,10 @@ filtered-layers, tag-sums, images-report; names from reports.*, timestamped) as 
     const top = r.images.slice(0, this.flags.top)
     if (top.length > 0) {
       this.log('')
-      this.log(
-        table(top, [
-          {header: 'IMAGE', value: (i) => `${i.repository}:${i.tags.join(',')}`},
-          {align: 'right', header: 'TOTAL', value: (i) => humanBytes(i.total_bytes)},
-          {align: 'right', header: 'UNIQUE', value: (i) => humanBytes(i.unique_bytes)},
-          {align: 'right', header: 'SHARED', value: (i) => humanBytes(i.shared_bytes)},
-          {align: 'right', header: 'LAYERS', value: (i) => i.layers},
-        ]),
-      )
+      this.log(await formatTable(top, IMAGE_COLUMNS, {}))
     }
 
-    this.printUsage(r.usage)
+    await this.printUsage(r.usage)
     if (r.legacy_files) {
       this.log('')
       this.log('Predecessor analysis files:')
@@ -154,36 +170,19 @@ filtered-layers, tag-sums, images-report; names from reports.*, timestamped) as 
     if (r.output) this.log(`\nWrote the whole result to ${r.output}`)
   }
 
-  private printUsage(u: TagUsageSummary): void {
+  private async printUsage(u: TagUsageSummary): Promise<void> {
     const age = u.rules.unused_since_days === null ? '' : `, unused for ${u.rules.unused_since_days} days`
     this.log('')
     this.log(
       `Tag usage (MongoDB usage report ${u.usage_report.reused ? 'reused' : 'written'}: ${u.usage_report.path}; grace period ${u.rules.grace_period_days} days${age})`,
     )
     const rows = [...u.repositories, {...u.total, image_type: null, repository: 'TOTAL'}]
-    this.log(
-      table(rows, [
-        {header: 'REPOSITORY', value: (x) => x.repository},
-        {align: 'right', header: 'TAGS', value: (x) => x.tags},
-        {align: 'right', header: 'USED', value: (x) => cell(x.used)},
-        {align: 'right', header: 'UNUSED', value: (x) => cell(x.unused)},
-        {align: 'right', header: 'FREED IF UNUSED DELETED', value: (x) => humanBytes(x.unused.freed_bytes)},
-        {align: 'right', header: 'UNKNOWN TO MONGODB', value: (x) => cell(x.unknown)},
-      ]),
-    )
+    this.log(await formatTable(rows, REPOSITORY_COLUMNS, {}))
     if (u.total.unknown.tags > 0)
       this.log(`${u.total.unknown.tags} tag(s) are unknown to MongoDB: never counted as unused; check them by hand.`)
     if (u.top_users.length === 0) return
     this.log('')
     this.log('Top users of space:')
-    this.log(
-      table(u.top_users, [
-        {header: 'OWNER', value: (o) => o.owner},
-        {header: 'NAME', value: (o) => o.user_name ?? ''},
-        {align: 'right', header: 'IMAGES', value: (o) => o.images},
-        {align: 'right', header: 'STORED', value: (o) => humanBytes(o.distinct_bytes)},
-        {align: 'right', header: 'FREED IF ALL DELETED', value: (o) => humanBytes(o.freed_bytes)},
-      ]),
-    )
+    this.log(await formatTable(u.top_users, OWNER_COLUMNS, {}))
   }
 }

@@ -4,7 +4,8 @@ import type {DrcConfig, LoadedConfig} from '../config/types.js'
 
 import {loadConfig} from '../config/load.js'
 import {DrcError, UsageError} from './errors.js'
-import {ExitCode} from './exit-codes.js'
+import {errorEnvelope, exitCodeOf, isExitRequest, successEnvelope} from './json-envelope.js'
+import {formatTable, resolveTableFlags, type TableColumn, type TableFlagValues} from './table.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof BaseCommand)['baseFlags'] & T['flags']
@@ -12,8 +13,8 @@ export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
 
 /**
- * Base of every drc command: --json, --config, configuration loading (file < env < flags),
- * and exit codes from the one table in design.md.
+ * Base of every drc command: --json (one envelope for success and error, README "JSON output"), --config,
+ * configuration loading (file < env < flags), exit codes from the one table in design.md, and the shared table.
  */
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static baseFlags = {
@@ -23,15 +24,25 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }),
   }
   static enableJsonFlag = true
+  /** The columns of the table the command prints, if any: --columns/--sort are checked against them before work. */
+  static tableColumns?: ReadonlyArray<TableColumn<never>>
   protected args!: BaseArgs<T>
   protected flags!: BaseFlags<T>
   /** Every positional argument, flags removed (for commands with `strict = false` that take a list). */
   protected positional: string[] = []
+  /** Warnings collected under --json (printed on stderr otherwise), for the envelope's `warnings`. */
+  private readonly jsonWarnings: string[] = []
 
   protected async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
-    // oclif 4 prefers err.exitCode over oclif.exit under --json; keep one table (style.md §6.6).
-    process.exitCode = err.oclif?.exit ?? err.exitCode ?? ExitCode.FAILURE
-    if (err instanceof DrcError && !this.jsonEnabled()) {
+    // One exit-code table (design.md): DrcError's own, 2 for oclif's parse errors, else 1.
+    process.exitCode = exitCodeOf(err)
+    if (isExitRequest(err)) throw err
+    if (this.jsonEnabled()) {
+      this.logJson(this.toErrorJson(err))
+      return
+    }
+
+    if (err instanceof DrcError) {
       const hints = err.suggestions.map((s) => `\n  → ${s}`).join('')
       this.logToStderr(`Error: ${err.message}${hints}`)
       this.exit(err.exitCode)
@@ -57,6 +68,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
     this.positional = argv as string[]
+    // A wrong column name fails now (exit 2), not after a long scan.
+    const columns = (this.ctor as unknown as typeof BaseCommand).tableColumns
+    if (columns) resolveTableFlags(columns, this.flags as TableFlagValues)
   }
 
   protected async loadConfigRaw(): Promise<LoadedConfig> {
@@ -76,5 +90,33 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
 
     return loaded.config
+  }
+
+  /** A line around a table: stdout, or stderr under --csv so that stdout is only the CSV. */
+  protected logAside(message: string): void {
+    if ((this.flags as TableFlagValues).csv) this.logToStderr(message)
+    else this.log(message)
+  }
+
+  /** Prints rows as a table (or CSV) the way --columns, --sort, --limit and --csv ask; nothing under --json. */
+  protected async printTable<R>(rows: readonly R[], columns: ReadonlyArray<TableColumn<R>>): Promise<void> {
+    if (this.jsonEnabled()) return
+    this.log(await formatTable(rows, columns, this.flags as TableFlagValues))
+  }
+
+  public toErrorJson(err: unknown): unknown {
+    const id = (this.id ?? '').replaceAll(':', this.config.topicSeparator)
+    return errorEnvelope(err, `${this.config.bin} ${id} --help`, this.jsonWarnings)
+  }
+
+  public toSuccessJson(result: unknown): unknown {
+    return successEnvelope(result, this.jsonWarnings)
+  }
+
+  /** Under --json a warning goes into the envelope instead of stderr, so no warning is lost to a script. */
+  public warn(input: Error | string): Error | string {
+    if (!this.jsonEnabled()) return super.warn(input)
+    this.jsonWarnings.push(typeof input === 'string' ? input : input.message)
+    return input
   }
 }

@@ -11,6 +11,11 @@ export function humanBytes(bytes: number): string {
   return i === 0 ? `${v}B` : `${Number(v.toFixed(v < 10 ? 2 : 1))}${units[i]}`
 }
 
+/** A table cell holding bytes, shown in binary units (raw bytes stay in --json and --csv). */
+export function bytesCell(value: unknown): string {
+  return typeof value === 'number' ? humanBytes(value) : String(value ?? '')
+}
+
 /** bytes / 1024³ rounded to 2 decimals (the `*_gb` fields of the predecessor's reports). */
 export function gib(bytes: number): number {
   return Math.round((bytes / 1024 ** 3) * 100) / 100

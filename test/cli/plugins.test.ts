@@ -16,7 +16,8 @@ describe('drc binary: core commands, strategy plugins, autocomplete', () => {
       expect(help.stdout).to.match(new RegExp(`^\\s+${topic}\\s`, 'm'))
     for (const s of STRATEGIES) expect(help.stdout).not.to.match(new RegExp(`^\\s+${s}\\s`, 'm'))
     const plugins = runCli(['plugins'], {env})
-    for (const s of STRATEGIES) expect(plugins.stdout).to.contain(`@drc/plugin-${s}`)
+    // With oclif.scope the list shows the short name (`archived`, installable as @drc/plugin-archived).
+    for (const s of STRATEGIES) expect(plugins.stdout).to.match(new RegExp(`^(@drc/plugin-)?${s} \\d`, 'm'))
     expect(plugins.stdout).to.contain('Uninstalled JIT Plugins')
   })
 
@@ -62,7 +63,10 @@ describe('drc binary: core commands, strategy plugins, autocomplete', () => {
     })
     expect(r.code, r.stderr).to.equal(0)
     expect(r.stdout).not.to.contain('hunter2')
-    const out = r.json() as {valid: boolean; values: Array<{path: string; source: string; value: unknown}>}
+    const out = (r.json() as {result: unknown}).result as {
+      valid: boolean
+      values: Array<{path: string; source: string; value: unknown}>
+    }
     expect(out.valid).to.equal(true)
     const byPath = new Map(out.values.map((v) => [v.path, v]))
     expect(byPath.get('registry.url')).to.deep.equal({
@@ -80,8 +84,58 @@ describe('drc binary: core commands, strategy plugins, autocomplete', () => {
     writeFileSync(file, 'mongo:\n  port: not-a-number\n')
     const show = runCli(['config', 'show'], {cwd: dir, env: isolatedOclifEnv()})
     expect(show.code).to.equal(2)
-    expect(show.stdout).to.contain('error: mongo.port: MongoDB port must be an integer, got: not-a-number')
+    expect(show.stderr).to.contain('error: mongo.port: MongoDB port must be an integer, got: not-a-number')
     const help = runCli(['config', 'show', '--help'], {cwd: dir, env: isolatedOclifEnv()})
     expect(help.code).to.equal(0)
+  })
+
+  it("hides the predecessor's snake_case names from help, runs them, and names them in the command's help", () => {
+    const env = isolatedOclifEnv()
+    const aliases = {
+      find_environment_usage: 'usage find',
+      health_check: 'health',
+      image_size_report: 'report image-size',
+      user_size_report: 'report user-size',
+    }
+    const root = runCli(['--help'], {env})
+    const topics = ['report', 'usage'].map((t) => runCli([t, '--help'], {env}).stdout).join('\n')
+    for (const [alias, command] of Object.entries(aliases)) {
+      expect(root.stdout + topics, alias).not.to.contain(alias)
+      const help = runCli([...command.split(' '), '--help'], {env})
+      expect(help.stdout.replaceAll(/\s+/g, ' '), command).to.contain(`drc ${alias}`)
+      const viaAlias = runCli([alias, '--help'], {env})
+      expect(viaAlias.code, alias).to.equal(0)
+      expect(viaAlias.stdout.replaceAll(/\s+/g, ' '), alias).to.contain(`drc ${alias}`)
+    }
+  })
+
+  it('has the standard oclif commands: commands, version, which, and "did you mean" for a typo', () => {
+    const env = isolatedOclifEnv()
+    const ids = (runCli(['commands', '--json'], {env}).json() as Array<{id: string}>).map((c) => c.id)
+    expect(ids).to.include.members(['reports', 'health', 'commands', 'version', 'which'])
+    expect(runCli(['version'], {env}).stdout).to.match(/^drc\/\d+\.\d+\.\d+ /)
+    const which = runCli(['which', 'reports'], {env})
+    expect(which.code, which.stderr).to.equal(0)
+    expect(which.stdout).to.match(/plugin: drc/)
+    // Not a terminal: plugin-not-found warns and exits 127 (on a terminal it asks "Did you mean reports?").
+    const typo = runCli(['repots'], {env})
+    expect(typo.code).to.equal(127)
+    expect(typo.stderr).to.contain('repots is not a drc command')
+  })
+
+  it('help of every command reads at 80 columns: description and flags wrapped by oclif', () => {
+    const env = {...isolatedOclifEnv(), COLUMNS: '80'}
+    for (const p of STRATEGIES) runCli(['plugins', 'link', path.join(REPO_ROOT, 'plugins', p), '--no-install'], {env})
+    const listed = runCli(['commands', '--json'], {env}).json() as Array<{id: string; pluginName: string}>
+    const ours = listed.filter((c) => !c.pluginName.startsWith('@oclif/'))
+    expect(ours.length).to.be.above(10)
+    for (const c of ours) {
+      const help = runCli([...c.id.split(':'), '--help'], {env})
+      expect(help.code, c.id).to.equal(0)
+      // EXAMPLES are commands (oclif does not wrap them); everything before them must fit.
+      const body = help.stdout.split('\nEXAMPLES\n')[0]
+      const long = body.split('\n').filter((l) => l.length > 80)
+      expect(long, `${c.id} --help at 80 columns`).to.deep.equal([])
+    }
   })
 })

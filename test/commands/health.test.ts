@@ -147,7 +147,7 @@ describe('drc health', function () {
       env: {...env, DRC_S3_ENDPOINT: `http://127.0.0.1:${await deadPort()}`},
     })
     expect(r.code, r.stderr).to.equal(3)
-    const result = r.json() as HealthCommandResult
+    const {result} = r.json() as {result: HealthCommandResult}
     expect(result.results.filter((x) => x.status === 'unhealthy').map((x) => x.name)).to.deep.equal(['s3'])
     expect(r.stderr).not.to.match(/NodeVersionSupportWarning/)
   })

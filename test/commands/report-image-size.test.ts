@@ -56,14 +56,14 @@ describe('drc report image-size: ObjectId and tag-prefix filters (real registry)
   })
 
   it('--file lists only the images of those ids, with sizes computed registry-wide', async () => {
-    const all = JSON.parse((await runCommand(['report', 'image-size', '--json', '--generate-reports'])).stdout)
+    const all = JSON.parse((await runCommand(['report', 'image-size', '--json', '--generate-reports'])).stdout).result
     expect(tagsOf(all)).to.have.length(4)
     expect(all.filter).to.equal(null)
 
     const ids = path.join(dir, 'ids.txt')
     writeFileSync(ids, `# environments and models\nenvironment:${ENV_A.toUpperCase()}\n\nmodel:${MODEL}\n`)
     const {stdout} = await runCommand(['report', 'image-size', '--json', '--file', ids])
-    const r = JSON.parse(stdout) as ImageSizeResult
+    const r = JSON.parse(stdout).result as ImageSizeResult
     expect(tagsOf(r)).to.deep.equal([`${ENV_A}-1`, `${ENV_A}-2`, `${MODEL}-v1-20251009_abc`])
     expect(r.filter).to.deep.equal({ids: [ENV_A, MODEL], tag_prefixes: []})
     // The shared base layer is used by ENV_B's image too (outside the selection): never counted as freed.
@@ -84,10 +84,12 @@ describe('drc report image-size: ObjectId and tag-prefix filters (real registry)
       '--tag-prefix',
       `${MODEL}-v1`,
     ])
-    const r = JSON.parse(stdout) as ImageSizeResult
+    const r = JSON.parse(stdout).result as ImageSizeResult
     expect(tagsOf(r)).to.deep.equal([`${ENV_B}-1`, `${MODEL}-v1-20251009_abc`])
     // An id matches whole "<id>-" prefixes only: a shorter string is not an id.
-    const none = JSON.parse((await runCommand(['report', 'image-size', '--json', '--tag-prefix', 'nomatch'])).stdout)
+    const none = JSON.parse(
+      (await runCommand(['report', 'image-size', '--json', '--tag-prefix', 'nomatch'])).stdout,
+    ).result
     expect(none.images).to.deep.equal([])
   })
 

@@ -143,7 +143,7 @@ describe('drc reports / report image-size / report user-size (real registry + Mo
 
   it('scans, writes a timestamped report with a latest pointer, and keeps stdout pure JSON', async () => {
     const {stdout} = await runCommand(['reports', '--json', '--generate-reports'])
-    const r = JSON.parse(stdout) as ReportsResult
+    const r = JSON.parse(stdout).result as ReportsResult
     expect(r.reused).to.equal(false)
     expect(r.summary).to.include({shared_layers: 1, total_images: 3, total_tags: 4})
     expect(r.images[0].tags).to.deep.equal(['m1'])
@@ -158,7 +158,7 @@ describe('drc reports / report image-size / report user-size (real registry + Mo
   })
 
   it('joins MongoDB usage: used / unused / unknown per repository, freed bytes and top owners', async () => {
-    const r = JSON.parse((await runCommand(['reports', '--json'])).stdout) as ReportsResult
+    const r = JSON.parse((await runCommand(['reports', '--json'])).stdout).result as ReportsResult
     const image = (tag: string) => r.images.find((i) => i.tags.includes(tag))!
     const [env, model] = r.usage.repositories
     expect(env).to.deep.include({image_type: 'environment', repository: 'acme/environment', tags: 3})
@@ -192,7 +192,7 @@ describe('drc reports / report image-size / report user-size (real registry + Mo
     const {stdout} = await runCommand(['reports'])
     expect(stdout).to.match(/acme\/environment\s+3\s+1 \(.+\)\s+1 \(.+\)\s+0B\s+1 \(.+\)/)
     expect(stdout).to.contain('1 tag(s) are unknown to MongoDB')
-    expect(stdout).to.match(/Top users of space:\n.*\n.*\nbob\s+Bob\s+1/)
+    expect(stdout).to.match(/Top users of space:\n(?:.*\n)*?\s*bob\s+Bob\s+1/)
   })
 
   it('fails naming the MongoDB source it cannot read, before scanning, and writes no report', async () => {
@@ -210,9 +210,10 @@ describe('drc reports / report image-size / report user-size (real registry + Mo
   })
 
   it('reuses a fresh report, and a warm rescan needs one HEAD per tag', async () => {
-    const again = JSON.parse((await runCommand(['reports', '--json'])).stdout) as ReportsResult
+    const again = JSON.parse((await runCommand(['reports', '--json'])).stdout).result as ReportsResult
     expect(again.reused).to.equal(true)
-    const warm = JSON.parse((await runCommand(['reports', '--json', '--generate-reports'])).stdout) as ReportsResult
+    const warm = JSON.parse((await runCommand(['reports', '--json', '--generate-reports'])).stdout)
+      .result as ReportsResult
     expect(warm.reused).to.equal(false)
     // 2 tag lists + 4 HEADs; no GET for unchanged digests
     expect(warm.scan?.requests).to.equal(6)
@@ -222,7 +223,7 @@ describe('drc reports / report image-size / report user-size (real registry + Mo
   it('--legacy-files writes the predecessor files, agreeing with the image analysis; --output saves the whole result', async () => {
     const out = path.join(dir, 'saved', 'whole.json')
     const {stdout} = await runCommand(['reports', '--json', '--legacy-files', '--output', out])
-    const r = JSON.parse(stdout) as ReportsResult
+    const r = JSON.parse(stdout).result as ReportsResult
     const read = (file: string) => JSON.parse(readFileSync(file, 'utf8'))
     // The image analysis stays in output_dir; --output is an extra, whole-result file.
     expect(path.dirname(r.path)).to.equal(dir)
@@ -285,7 +286,7 @@ describe('drc reports / report image-size / report user-size (real registry + Mo
 
   it('without --legacy-files or --output writes neither; with it the human output lists the files', async () => {
     const before = readdirSync(dir).sort()
-    const r = JSON.parse((await runCommand(['reports', '--json'])).stdout) as ReportsResult
+    const r = JSON.parse((await runCommand(['reports', '--json'])).stdout).result as ReportsResult
     expect(r).to.include({legacy_files: null, output: null})
     expect(readdirSync(dir).sort()).to.deep.equal(before)
     const human = await runCommand(['reports', '--legacy-files'])
@@ -293,17 +294,17 @@ describe('drc reports / report image-size / report user-size (real registry + Mo
   })
 
   it('image-size (and its predecessor alias) lists totals and freed-alone bytes', async () => {
-    const r = JSON.parse((await runCommand(['report', 'image-size', '--json'])).stdout) as ImageSizeResult
+    const r = JSON.parse((await runCommand(['report', 'image-size', '--json'])).stdout).result as ImageSizeResult
     expect(r.images.map((i) => i.tags.join(','))).to.deep.equal(['m1', 'e1', 'e2,e2b'])
     const m1 = r.images[0]
     expect(m1.total_bytes - m1.freed_bytes_alone).to.equal(4096) // only the shared base is kept
     const alias = await runCommand(['image_size_report', '--limit', '1'])
-    expect(alias.stdout).to.match(/acme\/model:m1\s+12\.\d+KiB\s+8\.\d+KiB/)
+    expect(alias.stdout).to.match(/acme\/model\s+m1\s+12\.\d+KiB\s+8\.\d+KiB/)
   })
 
   it('user-size (and its predecessor alias) sums space per owner from MongoDB', async () => {
-    const r = JSON.parse((await runCommand(['report', 'user-size', '--json'])).stdout) as UserSizeResult
-    const analysis = JSON.parse((await runCommand(['reports', '--json'])).stdout) as ReportsResult
+    const r = JSON.parse((await runCommand(['report', 'user-size', '--json'])).stdout).result as UserSizeResult
+    const analysis = JSON.parse((await runCommand(['reports', '--json'])).stdout).result as ReportsResult
     const image = (tag: string) => analysis.images.find((i) => i.tags.includes(tag))!
     expect(r.owners.map((o) => [o.owner, o.images, o.tags, o.total_bytes, o.freed_bytes])).to.deep.equal([
       ['bob', 1, 1, image('m1').total_bytes, image('m1').unique_bytes],
@@ -318,7 +319,7 @@ describe('drc reports / report image-size / report user-size (real registry + Mo
     ])
     expect(path.basename(r.path)).to.match(/^user-size-report-.*Z\.json$/)
     const alias = await runCommand(['user_size_report'])
-    expect(alias.stdout).to.match(/bob\s+Bob\s+1\s+12\.\d+KiB/)
+    expect(alias.stdout).to.match(/bob\s+Bob\s+1\s+1\s+12\.\d+KiB/)
   })
 
   it('a registry that dies mid-scan fails naming the tag and marks no report complete', async () => {
@@ -333,7 +334,7 @@ describe('drc reports / report image-size / report user-size (real registry + Mo
       const {stdout} = await runCommand(['reports', '--json', '--generate-reports'])
       expect(process.exitCode).to.equal(1)
       process.exitCode = 0
-      expect(JSON.parse(stdout).error.message).to.match(
+      expect(JSON.parse(stdout).message).to.match(
         /registry unavailable while requesting acme\/(environment:e|model:m)\w+/,
       )
     } finally {

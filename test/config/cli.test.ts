@@ -26,7 +26,10 @@ describe('configuration errors through bin/run.js (exit 2, on stderr, no secret)
   it('drc config show --json: the JSON (with the error) is the output, exit 2', () => {
     const r = runCli(['config', 'show', '--json'], {cwd, env: {DRC_MONGO_URI: BAD_URI}})
     expect(r.code).to.equal(2)
-    const out = r.json() as {errors: Array<{message: string; path: string}>; valid: boolean}
+    const out = (r.json() as {result: unknown}).result as {
+      errors: Array<{message: string; path: string}>
+      valid: boolean
+    }
     expect(out.valid).to.equal(false)
     expect(out.errors.map((e) => e.path)).to.deep.equal(['mongo.uri'])
     expect(r.stdout + r.stderr).not.to.include(SECRET)
@@ -41,7 +44,7 @@ describe('configuration errors through bin/run.js (exit 2, on stderr, no secret)
     // Under --json the error JSON is the output (stdout), with the same exit code.
     const j = runCli(['usage', 'report', '--json'], {cwd, env: {DRC_MONGO_URI: BAD_URI}})
     expect(j.code).to.equal(2)
-    expect((j.json() as {error: {message: string}}).error.message).to.include('mongo.uri')
+    expect((j.json() as {message: string}).message).to.include('mongo.uri')
     expect(j.stdout + j.stderr).not.to.include(SECRET)
   })
 

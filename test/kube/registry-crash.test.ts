@@ -39,7 +39,7 @@ async function drc(args: string[], env: Record<string, string | undefined>) {
   const code = await new Promise<null | number>((resolve) => {
     child.on('exit', (c) => resolve(c))
   })
-  return {code, ...out, json: <T>() => JSON.parse(out.stdout) as T}
+  return {code, ...out, json: <T>() => JSON.parse(out.stdout).result as T}
 }
 
 describe('registry lock after a crash: SIGKILL mid-delete, drc health, drc registry lock (fake Kubernetes API + real registry)', function () {

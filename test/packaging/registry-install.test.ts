@@ -101,7 +101,7 @@ describe('installing from a real npm registry (verdaccio on 127.0.0.1)', functio
         .filter(([, kinds]) => kinds.length === 0)
         .map(([tag]) => tag)
         .sort()
-      const listed = (JSON.parse(r.stdout) as {unused: Array<{tag: string}>}).unused.map((u) => u.tag).sort()
+      const listed = (JSON.parse(r.stdout).result as {unused: Array<{tag: string}>}).unused.map((u) => u.tag).sort()
       expect(listed).to.deep.equal(expected)
       expect(cli.run(['plugins', 'uninstall', '@drc/plugin-unused']).code).to.equal(0)
       expect(cli.run(['--version']).code).to.equal(0)

@@ -38,5 +38,5 @@ export async function runCli(
   const code = await new Promise<null | number>((resolve) => {
     child.on('close', (c) => resolve(c))
   })
-  return {code, json: () => JSON.parse(stdout), stderr, stdout}
+  return {code, json: () => JSON.parse(stdout).result, stderr, stdout}
 }

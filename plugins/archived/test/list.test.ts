@@ -31,7 +31,7 @@ describe('@drc/plugin-archived: drc archived list (FerretDB)', function () {
   it('lists exactly the archived environments and models with the tags of their revisions and versions', () => {
     const r = runCli(['archived', 'list', '--json'], {env})
     expect(r.code, r.stderr).to.equal(0)
-    const out = r.json() as ArchivedListResult
+    const out = (r.json() as {result: ArchivedListResult}).result
     expect(out.environments.map((e) => e.id).sort()).to.deep.equal([...facts.archivedEnvironmentIds].sort())
     expect(out.models.map((m) => m.id).sort()).to.deep.equal([...facts.archivedModelIds].sort())
     const revisions = dataset.collections.environment_revisions
@@ -46,7 +46,7 @@ describe('@drc/plugin-archived: drc archived list (FerretDB)', function () {
 
   it('narrows to models with --model and refuses --model with --environment', () => {
     const models = runCli(['archived', 'list', '--model', '--json'], {env})
-    expect((models.json() as ArchivedListResult).environments).to.deep.equal([])
+    expect((models.json() as {result: ArchivedListResult}).result.environments).to.deep.equal([])
     const both = runCli(['archived', 'list', '--model', '--environment'], {env})
     expect(both.code).to.equal(2)
     expect(both.stderr).to.match(/cannot also be provided/)

@@ -24,7 +24,7 @@ whose process on this host is gone is taken over without it. Never delete the le
     namespace: Flags.string({description: 'Domino platform namespace (kubernetes.domino_platform_namespace).'}),
     timeout: Flags.integer({default: 300, description: 'Seconds the registry rollout may take.', min: 1}),
   }
-  static summary = 'Lock deletion on the in-cluster registry, restoring the prior setting a dead run recorded.'
+  static summary = 'Lock registry deletion again, restoring the setting a dead run recorded.'
 
   protected configFlags(): Record<string, unknown> {
     return {'kubernetes.domino_platform_namespace': this.flags.namespace}

@@ -2,7 +2,8 @@ import {Flags} from '@oclif/core'
 
 import {type ImageFilter, imageFilterFrom} from '../../analysis/id-filter.js'
 import {BaseCommand} from '../../lib/base-command.js'
-import {humanBytes, table} from '../../reports/format.js'
+import {columnNames, type TableColumn, tableFlags} from '../../lib/table.js'
+import {bytesCell} from '../../reports/format.js'
 import {obtainImageAnalysis} from '../../reports/obtain.js'
 import {writeReport} from '../../reports/store.js'
 
@@ -23,29 +24,52 @@ export interface ImageSizeResult {
   path: string
 }
 
+const COLUMNS: Array<TableColumn<ImageSizeRow>> = [
+  {header: 'REPOSITORY', key: 'repository', value: (i) => i.repository},
+  {header: 'TAGS', key: 'tags', value: (i) => i.tags},
+  {align: 'right', format: bytesCell, header: 'TOTAL', key: 'total_bytes', value: (i) => i.total_bytes},
+  {
+    align: 'right',
+    format: bytesCell,
+    header: 'FREED IF DELETED ALONE',
+    key: 'freed_bytes_alone',
+    value: (i) => i.freed_bytes_alone,
+  },
+  {header: 'DIGEST', key: 'digest', value: (i) => i.digest},
+]
+
 export default class ReportImageSize extends BaseCommand<typeof ReportImageSize> {
-  static aliases = ['image_size_report']
   static description = `List the largest images: total size, and the bytes deleting each one alone would free.
 
-Uses the latest image analysis when it is fresh (see drc reports), else scans the registry.
-Writes image-size-report-<UTC timestamp>.json to analysis.output_dir (or --output).
+Uses the latest image analysis when it is fresh (see drc reports), else scans the registry. Writes image-size-report-<UTC timestamp>.json to analysis.output_dir (or --output).
 
---file, --object-id and --tag-prefix list only the images with a matching tag (an id matches the tags that are the
-id or start with "<id>-"). The filter selects rows; sizes are still computed registry-wide, so the bytes freed by
-deleting an image count its layers as shared when any image outside the selection uses them.`
+--file, --object-id and --tag-prefix list only the images with a matching tag (an id matches the tags that are the id or start with "<id>-"). The filter selects rows; sizes are still computed registry-wide, so the bytes freed by deleting an image count its layers as shared when any image outside the selection uses them.
+
+Table columns (--columns, --sort): ${columnNames(COLUMNS)}.
+
+Alias (the predecessor's name): drc image_size_report`
   static examples = [
     '<%= config.bin %> <%= command.id %> --limit 20',
     '<%= config.bin %> <%= command.id %> --file ids.txt',
-    '<%= config.bin %> <%= command.id %> --object-id 68e64edfcaf3254005314c90 --tag-prefix 68e66410',
+    '<%= config.bin %> <%= command.id %> --object-id 68e64edfcaf3254005314c90',
+    '<%= config.bin %> <%= command.id %> --tag-prefix 68e66410',
     '<%= config.bin %> <%= command.id %> --generate-reports --json',
+    '<%= config.bin %> <%= command.id %> --sort=-total_bytes --columns tags,total_bytes --csv',
   ]
   static flags = {
+    ...tableFlags,
     file: Flags.string({
       description:
         'Only images of the ObjectIds in this file: one per line, environment:<id>, environmentRevision:<id> or model:<id>; # comments.',
     }),
     'generate-reports': Flags.boolean({description: 'Scan again even if a fresh image analysis exists.'}),
-    limit: Flags.integer({default: 50, description: 'How many images to list (0: all).', min: 0}),
+    // Unlike the shared table --limit, this one also limits the --json rows and the report (the predecessor's flag).
+    limit: Flags.integer({
+      default: 50,
+      description: 'How many images to list, in the table, --json and the report (0: all).',
+      helpGroup: 'TABLE',
+      min: 0,
+    }),
     'max-age-hours': Flags.integer({
       default: 24,
       description: 'An image analysis older than this is regenerated.',
@@ -62,7 +86,10 @@ deleting an image count its layers as shared when any image outside the selectio
       multiple: true,
     }),
   }
+  // The predecessor's name keeps working for scripts; hidden so help lists each command once.
+  static hiddenAliases = ['image_size_report']
   static summary = 'Largest images and what deleting each would free.'
+  static tableColumns = COLUMNS
 
   async run(): Promise<ImageSizeResult> {
     // Validated before anything else: a bad id file stops the command before it scans anything (exit 2).
@@ -97,14 +124,8 @@ deleting an image count its layers as shared when any image outside the selectio
     )
     const result = {analysis_path: got.path, filter: filterOut, images, path: written.path}
     if (!this.jsonEnabled()) {
-      this.log(
-        table(images, [
-          {header: 'IMAGE', value: (i) => `${i.repository}:${i.tags.join(',')}`},
-          {align: 'right', header: 'TOTAL', value: (i) => humanBytes(i.total_bytes)},
-          {align: 'right', header: 'FREED IF DELETED ALONE', value: (i) => humanBytes(i.freed_bytes_alone)},
-        ]),
-      )
-      this.log(`\nReport: ${written.path}`)
+      await this.printTable(images, COLUMNS)
+      this.logAside(`\nReport: ${written.path}`)
     }
 
     return result

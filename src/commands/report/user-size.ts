@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/base-command.js'
-import {humanBytes, table} from '../../reports/format.js'
+import {columnNames, type TableColumn, tableFlags} from '../../lib/table.js'
+import {bytesCell} from '../../reports/format.js'
 import {writeReport} from '../../reports/store.js'
 import {loadImageOwners, type OwnerSize, USER_SIZE, userSizes} from '../../reports/user-size.js'
 import {obtainAnalysisGraph} from '../../usage/join.js'
@@ -14,20 +15,30 @@ export interface UserSizeResult {
   usage_report_path: string
 }
 
-export default class ReportUserSize extends BaseCommand<typeof ReportUserSize> {
-  static aliases = ['user_size_report']
-  static description = `Registry space per owner: the bytes each owner's images use and what deleting all of them
-would free (layers shared with other owners' images are not counted as freed).
+const COLUMNS: Array<TableColumn<OwnerSize>> = [
+  {header: 'OWNER', key: 'owner', value: (r) => r.owner},
+  {header: 'NAME', key: 'user_name', value: (r) => r.user_name},
+  {align: 'right', header: 'IMAGES', key: 'images', value: (r) => r.images},
+  {align: 'right', header: 'TAGS', key: 'tags', value: (r) => r.tags},
+  {align: 'right', format: bytesCell, header: 'STORED', key: 'distinct_bytes', value: (r) => r.distinct_bytes},
+  {align: 'right', format: bytesCell, header: 'FREED IF ALL DELETED', key: 'freed_bytes', value: (r) => r.freed_bytes},
+]
 
-Owners come from MongoDB: an environment image belongs to the environment's owner, a model image to the model's
-Owner collaborator (else its creator). Images MongoDB does not know are listed under (unknown).
-Fresh image analysis and usage reports are reused unless --generate-reports is given.
-Writes user-size-report-<UTC timestamp>.json to analysis.output_dir (or exactly --output).`
+export default class ReportUserSize extends BaseCommand<typeof ReportUserSize> {
+  static description = `Registry space per owner: the bytes each owner's images use and what deleting all of them would free (layers shared with other owners' images are not counted as freed).
+
+Owners come from MongoDB: an environment image belongs to the environment's owner, a model image to the model's Owner collaborator (else its creator). Images MongoDB does not know are listed under (unknown). Fresh image analysis and usage reports are reused unless --generate-reports is given. Writes user-size-report-<UTC timestamp>.json to analysis.output_dir (or exactly --output).
+
+Table columns (--columns, --sort): ${columnNames(COLUMNS)}.
+
+Alias (the predecessor's name): drc user_size_report`
   static examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --generate-reports --json',
+    '<%= config.bin %> <%= command.id %> --sort=-freed_bytes --limit 10',
   ]
   static flags = {
+    ...tableFlags,
     'generate-reports': Flags.boolean({
       description: 'Read MongoDB and scan the registry again even if fresh reports exist.',
     }),
@@ -38,7 +49,10 @@ Writes user-size-report-<UTC timestamp>.json to analysis.output_dir (or exactly 
     }),
     output: Flags.string({description: 'Write the report to exactly this path.'}),
   }
+  // The predecessor's name keeps working for scripts; hidden so help lists each command once.
+  static hiddenAliases = ['user_size_report']
   static summary = 'Registry space per owner.'
+  static tableColumns = COLUMNS
 
   async run(): Promise<UserSizeResult> {
     const config = await this.loadDrcConfig()
@@ -60,16 +74,8 @@ Writes user-size-report-<UTC timestamp>.json to analysis.output_dir (or exactly 
       {output: this.flags.output, schemaVersion: USER_SIZE.version},
     )
     if (!this.jsonEnabled()) {
-      this.log(
-        table(rows, [
-          {header: 'OWNER', value: (r) => r.owner},
-          {header: 'NAME', value: (r) => r.user_name ?? ''},
-          {align: 'right', header: 'IMAGES', value: (r) => r.images},
-          {align: 'right', header: 'STORED', value: (r) => humanBytes(r.distinct_bytes)},
-          {align: 'right', header: 'FREED IF ALL DELETED', value: (r) => humanBytes(r.freed_bytes)},
-        ]),
-      )
-      this.log(`\nReport: ${written.path}`)
+      await this.printTable(rows, COLUMNS)
+      this.logAside(`\nReport: ${written.path}`)
     }
 
     return {

@@ -6,13 +6,14 @@ import {parseObjectId} from '../../usage/object-ids.js'
 import {connectUsageDb} from '../../usage/service.js'
 
 export default class UsageFind extends BaseCommand<typeof UsageFind> {
-  static aliases = ['find_environment_usage']
   static args = {
     'environment-id': Args.string({description: 'Environment ObjectId (environments_v2._id).', required: true}),
   }
   static description = `Show everything that uses an environment and each of its revisions, with their image tags.
 
-Read-only. Queries only what concerns this environment, with the same rules as the usage report.`
+Read-only. Queries only what concerns this environment, with the same rules as the usage report.
+
+Alias (the predecessor's name): drc find_environment_usage`
   static examples = [
     '<%= config.bin %> <%= command.id %> 68e64edfcaf3254005314c90',
     '<%= config.bin %> find_environment_usage 68e64edfcaf3254005314c90 --json',
@@ -23,6 +24,9 @@ Read-only. Queries only what concerns this environment, with the same rules as t
       min: 1,
     }),
   }
+  // The predecessor's name keeps working for scripts; hidden so help lists each command once.
+  static hiddenAliases = ['find_environment_usage']
+  static summary = 'Show everything that uses an environment and its revisions.'
 
   async run(): Promise<EnvironmentUsage> {
     const id = parseObjectId(this.args['environment-id'], 'environment id')

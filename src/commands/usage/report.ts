@@ -18,13 +18,9 @@ export interface UsageReportResult {
 export default class UsageReportCommand extends BaseCommand<typeof UsageReportCommand> {
   static description = `Write the MongoDB usage report: every environment and model image tag, who uses it, and why.
 
-Reads every usage source (runs, workspaces and all their sessions, model versions, project/organization/user
-defaults, scheduler jobs, app versions, active revisions) with streaming queries. If any required source cannot
-be read, no report is written and the exit code is 1.
+Reads every usage source (runs, workspaces and all their sessions, model versions, project/organization/user defaults, scheduler jobs, app versions, active revisions) with streaming queries. If any required source cannot be read, no report is written and the exit code is 1.
 
-The report goes to analysis.output_dir as <reports.mongodb_usage stem>-<UTC timestamp>.json (default
-mongodb_usage_report-…), with <stem>-latest.json pointing at it; drc reports reuses it while it is fresh.
-With --output, exactly that file is written and the latest pointer is left alone.`
+The report goes to analysis.output_dir as <reports.mongodb_usage stem>-<UTC timestamp>.json (default mongodb_usage_report-…), with <stem>-latest.json pointing at it; drc reports reuses it while it is fresh. With --output, exactly that file is written and the latest pointer is left alone.`
   static examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --unused-since-days 30 --json',

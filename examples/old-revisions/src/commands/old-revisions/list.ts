@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand, connectMongo, lazySecretReader} from 'drc'
+import {BaseCommand, columnNames, connectMongo, lazySecretReader, type TableColumn, tableFlags} from 'drc'
 
 import {type OldRevision, oldRevisions} from '../../old-revisions.js'
 
@@ -8,15 +8,26 @@ export interface OldRevisionsResult {
   revisions: OldRevision[]
 }
 
+const COLUMNS: Array<TableColumn<OldRevision>> = [
+  {header: 'ENVIRONMENT', key: 'environmentId', value: (r) => r.environmentId},
+  {header: 'REVISION', key: 'revisionId', value: (r) => r.revisionId},
+  {header: 'TAG', key: 'tag', value: (r) => r.tag},
+]
+
 // A third-party strategy needs nothing but the public API of `drc`: BaseCommand, configuration and connections.
 export default class OldRevisionsList extends BaseCommand<typeof OldRevisionsList> {
   static description = `List environment revisions older than the newest N of their environment.
 
-Read-only. Active revisions and revisions that a kept revision was cloned from are never listed.`
+Read-only. Active revisions and revisions that a kept revision was cloned from are never listed.
+
+Table columns (--columns, --sort): ${columnNames(COLUMNS)}.`
   static examples = ['<%= config.bin %> <%= command.id %> --keep 3 --json']
   static flags = {
+    ...tableFlags,
     keep: Flags.integer({default: 5, description: 'Newest revisions to keep per environment.', min: 1}),
   }
+  static summary = 'List environment revisions older than the newest N of their environment.'
+  static tableColumns = COLUMNS
 
   async run(): Promise<OldRevisionsResult> {
     const config = await this.loadDrcConfig()
@@ -24,8 +35,8 @@ Read-only. Active revisions and revisions that a kept revision was cloned from a
     try {
       const revisions = await oldRevisions(db, this.flags.keep)
       if (!this.jsonEnabled()) {
-        for (const r of revisions) this.log(`${r.environmentId}  ${r.revisionId}  ${r.tag}`)
-        this.log(`${revisions.length} revisions beyond the newest ${this.flags.keep}`)
+        await this.printTable(revisions, COLUMNS)
+        this.logAside(`${revisions.length} revisions beyond the newest ${this.flags.keep}`)
       }
 
       return {keep: this.flags.keep, revisions}

@@ -20,6 +20,7 @@ usage check at deletion time.`
     environment: Flags.boolean({description: 'Only archived environments.', exclusive: ['model']}),
     model: Flags.boolean({description: 'Only archived models.', exclusive: ['environment']}),
   }
+  static summary = 'List archived environments and models with the image tags they hold.'
 
   async run(): Promise<ArchivedListResult> {
     const config = await this.loadDrcConfig()

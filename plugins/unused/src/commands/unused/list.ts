@@ -1,7 +1,15 @@
 import type {Db} from 'mongodb'
 
 import {Flags} from '@oclif/core'
-import {BaseCommand, buildUsageGraph, connectMongo, lazySecretReader} from 'drc'
+import {
+  BaseCommand,
+  buildUsageGraph,
+  columnNames,
+  connectMongo,
+  lazySecretReader,
+  type TableColumn,
+  tableFlags,
+} from 'drc'
 
 export interface UnusedTag {
   /** False for a failed build (`metadata.isBuilt: false`): Mongo names a tag, but no image was ever pushed. */
@@ -31,19 +39,28 @@ async function markFailedBuilds(db: Db, unused: UnusedTag[]): Promise<void> {
   for (const u of unused) if (u.revisionId && failed.has(u.revisionId)) u.built = false
 }
 
+const COLUMNS: Array<TableColumn<UnusedTag>> = [
+  {header: 'TAG', key: 'tag', value: (u) => u.tag},
+  {header: 'NAME', key: 'name', value: (u) => u.name},
+  {format: (v) => (v === null ? 'never' : String(v)), header: 'LAST USED', key: 'lastUsed', value: (u) => u.lastUsed},
+  {format: (v) => (v ? 'yes' : 'no (failed build: no image)'), header: 'BUILT', key: 'built', value: (u) => u.built},
+  {header: 'ENVIRONMENT', key: 'environmentId', value: (u) => u.environmentId},
+  {header: 'REVISION', key: 'revisionId', value: (u) => u.revisionId},
+]
+
 export default class UnusedList extends BaseCommand<typeof UnusedList> {
   static description = `List environment image tags that nothing uses, by the same rule the deletion re-check applies.
 
-Read-only. A tag is in use when any usage source refers to it: the environment's active revision, project,
-organization and user-preference defaults, scheduler jobs, app versions, model versions, workspaces (all their
-sessions) and runs. With --unused-since-days, run and workspace usage older than that no longer counts;
-configuration usage never ages out, and usage of unknown age counts as in use. Images younger than the grace
-period (usage.grace_period_days) are always in use.`
+Read-only. A tag is in use when any usage source refers to it: the environment's active revision, project, organization and user-preference defaults, scheduler jobs, app versions, model versions, workspaces (all their sessions) and runs. With --unused-since-days, run and workspace usage older than that no longer counts; configuration usage never ages out, and usage of unknown age counts as in use. Images younger than the grace period (usage.grace_period_days) are always in use.
+
+Table columns (--columns, --sort): ${columnNames(COLUMNS)}.`
   static examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --unused-since-days 90 --json',
+    '<%= config.bin %> <%= command.id %> --sort lastUsed --columns tag,name,lastUsed --csv',
   ]
   static flags = {
+    ...tableFlags,
     'grace-period-days': Flags.integer({
       description: 'Images younger than this are in use (default: usage.grace_period_days).',
       min: 0,
@@ -53,6 +70,8 @@ period (usage.grace_period_days) are always in use.`
       min: 1,
     }),
   }
+  static summary = 'List environment image tags that nothing uses.'
+  static tableColumns = COLUMNS
 
   protected configFlags(): Record<string, unknown> {
     return {'usage.grace_period_days': this.flags['grace-period-days']}
@@ -88,11 +107,8 @@ period (usage.grace_period_days) are always in use.`
 
       await markFailedBuilds(db, unused)
       if (!this.jsonEnabled()) {
-        for (const u of unused)
-          this.log(
-            `${u.tag.padEnd(40)} ${u.name ?? ''}  last used ${u.lastUsed ?? 'never'}${u.built ? '' : '  (failed build: no image)'}`,
-          )
-        this.log(`${unused.length} of ${checked} environment tags unused`)
+        await this.printTable(unused, COLUMNS)
+        this.logAside(`${unused.length} of ${checked} environment tags unused`)
       }
 
       return {checked, unused}
