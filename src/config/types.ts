@@ -30,6 +30,14 @@ export interface DrcConfig {
     uri: null | string
     username: string
   }
+  /** Protect rules: always win over every strategy (design.md "Usage rules decided"). */
+  protect: {
+    environment_ids: string[]
+    model_ids: string[]
+    project_ids: string[]
+    repositories: string[]
+    tags: string[]
+  }
   rate_limit: {burst_size: number; enabled: boolean; requests_per_second: number}
   registry: {
     auth_secret: null | string
@@ -42,7 +50,8 @@ export interface DrcConfig {
     url: string
     username: null | string
   }
-  reports: Record<keyof typeof REPORT_NAMES, string>
+  /** Report file names, and `keep`: how many timestamped files per report name retention keeps (0: all). */
+  reports: Record<keyof typeof REPORT_NAMES, string> & {keep: number}
   retry: {
     exponential_base: number
     initial_delay: number
@@ -52,7 +61,7 @@ export interface DrcConfig {
     timeout: number
   }
   s3: {bucket: null | string; ca_file: null | string; endpoint: null | string; prefix: string; region: string}
-  security: {dry_run_by_default: boolean; require_confirmation: boolean}
+  security: {dry_run_by_default: boolean; max_delete: number; require_confirmation: boolean}
   usage: {grace_period_days: number}
 }
 

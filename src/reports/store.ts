@@ -1,11 +1,12 @@
 import {randomBytes} from 'node:crypto'
-import {link, readdir, readFile, readlink, rename, symlink, unlink} from 'node:fs/promises'
+import {link, readFile, readlink, rename, symlink, unlink} from 'node:fs/promises'
 import path from 'node:path'
 
 import type {DrcConfig} from '../config/types.js'
 
 import {DrcError} from '../lib/errors.js'
 import {makePrivateDir, writePrivateFile} from '../lib/private-files.js'
+import {applyRetention, timestampedFiles} from './retention.js'
 
 /**
  * Every report file is this envelope: what it is (`schema` + `schema_version`), when it was made (UTC), and
@@ -23,6 +24,8 @@ export interface WrittenReport {
   /** `<name>-latest.json`, unless an explicit output path was given. */
   latest: null | string
   path: string
+  /** Older files of the same report removed by retention (`reports.keep`) after this write. */
+  removed: string[]
 }
 
 export interface LatestReport<T> {
@@ -51,13 +54,6 @@ export function legacyTimestampSuffix(d: Date): string {
 }
 
 export const latestName = (name: string): string => `${name}-latest.json`
-
-/** The timestamp of a report file name (both today's and the older one-second form), as a sortable key. */
-function nameKey(name: string, file: string): null | string {
-  const escaped = name.replaceAll('.', String.raw`\.`)
-  const m = new RegExp(`^${escaped}-(\\d{4}-\\d{2}-\\d{2}T\\d{2}-\\d{2}-\\d{2})(\\.\\d{3})?Z\\.json$`).exec(file)
-  return m ? `${m[1]}${m[2] ?? '.000'}` : null
-}
 
 const tmpName = (file: string): string => `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
 
@@ -106,7 +102,8 @@ async function pointLatest(dir: string, name: string, file: string): Promise<str
 
 /**
  * Writes `<output_dir>/<name>-YYYY-MM-DDTHH-MM-SS.mmmZ.json` (mode 0600, unique) and points `<name>-latest.json` at it (a relative
- * symlink, replaced atomically). With `output`, writes exactly that file and leaves the latest pointer alone.
+ * symlink, replaced atomically), then applies retention (`reports.keep`, src/reports/retention.ts) to that report name.
+ * With `output`, writes exactly that file and leaves the latest pointer and older reports alone.
  * Only complete data should be written: a failed run writes nothing, so "latest" never names a partial report.
  */
 export async function writeReport<T>(
@@ -127,29 +124,20 @@ export async function writeReport<T>(
   const text = `${JSON.stringify(envelope, null, 2)}\n`
   if (opts.output) {
     await atomicWrite(path.resolve(opts.output), text)
-    return {latest: null, path: path.resolve(opts.output)}
+    return {latest: null, path: path.resolve(opts.output), removed: []}
   }
 
   const dir = path.resolve(config.analysis.output_dir)
   const file = await createUnique(dir, name, now, text)
-  return {latest: await pointLatest(dir, name, file), path: file}
+  const latest = await pointLatest(dir, name, file)
+  const removed = await applyRetention(dir, name, config.reports?.keep ?? 0, {justWritten: file, latestLink: latest})
+  return {latest, path: file, removed}
 }
 
 async function newestTimestamped(dir: string, name: string): Promise<null | string> {
-  let files: string[]
-  try {
-    files = await readdir(dir)
-  } catch {
-    return null
-  }
-
   // UTC timestamps in the name sort chronologically (one-second names of older versions count as .000).
-  const keyed = files.flatMap((f) => {
-    const key = nameKey(name, f)
-    return key ? [{f, key}] : []
-  })
-  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.f < b.f ? -1 : 1))
-  return keyed.length > 0 ? path.join(dir, keyed.at(-1)!.f) : null
+  const newest = (await timestampedFiles(dir, name)).at(-1)
+  return newest ? path.join(dir, newest) : null
 }
 
 /**

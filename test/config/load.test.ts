@@ -39,7 +39,8 @@ describe('configuration loading', () => {
     expect(config.s3.bucket).to.equal(null)
     expect(config.s3.region).to.equal('us-west-2')
     expect(config.rate_limit).to.deep.equal({burst_size: 20, enabled: true, requests_per_second: 10})
-    expect(config.security).to.deep.equal({dry_run_by_default: true, require_confirmation: true})
+    expect(config.security).to.include({dry_run_by_default: true, require_confirmation: true})
+    expect(config.reports.keep).to.equal(30)
     expect(config.mongo).to.include({db: 'domino', host: 'mongodb-replicaset', port: 27_017, replicaset: 'rs0'})
   })
 

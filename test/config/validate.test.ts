@@ -3,13 +3,29 @@ import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
+import type {DrcConfig} from '../../src/config/types.js'
+
+import {KEYS} from '../../src/config/keys.js'
 import {loadConfig} from '../../src/config/load.js'
+import {configSchema} from '../../src/config/schema.js'
 import {
   isValidKubernetesName,
   isValidRegistryUrl,
   isValidRepository,
   isValidS3Bucket,
+  validateConfig,
 } from '../../src/config/validate.js'
+
+/** The defaults as a configuration object, straight from the key table. */
+function configFrom(): DrcConfig {
+  const out: Record<string, Record<string, unknown>> = {}
+  for (const k of KEYS) {
+    const [section, key] = k.path.split('.')
+    out[section] = {...out[section], [key]: structuredClone(k.default)}
+  }
+
+  return out as unknown as DrcConfig
+}
 
 async function errorsFor(env: NodeJS.ProcessEnv): Promise<string[]> {
   const {errors} = await loadConfig({cwd: mkdtempSync(path.join(tmpdir(), 'drc-v-')), env})
@@ -93,6 +109,70 @@ describe('configuration validation', () => {
     for (const ok of ['my-bucket', 'mybucket123', 'abc']) expect(isValidS3Bucket(ok), ok).to.equal(true)
     for (const bad of ['', 'ab', 'a'.repeat(64), 'MyBucket', '192.168.1.1'])
       expect(isValidS3Bucket(bad), bad).to.equal(false)
+  })
+
+  it('warns (not errors) on doubtful values, and only errors on broken ones', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'drc-v-'))
+    const doubtful = await loadConfig({
+      cwd: dir,
+      env: {REGISTRY_URL: 'https://registry.example.com/v2/path'},
+      flags: {'analysis.max_workers': 200, 'registry.tls_verify': false, 'retry.max_retries': 11},
+    })
+    expect(doubtful.errors).to.deep.equal([])
+    expect(doubtful.warnings.map((w) => `${w.path}: ${w.message}`)).to.deep.equal([
+      "registry.url: Registry URL 'https://registry.example.com/v2/path' is not of the form host[:port]",
+      'registry.tls_verify: false: the registry certificate is not verified (prefer registry.ca_file)',
+      'analysis.max_workers: max_workers above 100 may overload the registry',
+      'retry.max_retries: max_retries above 10',
+    ])
+    const broken = await loadConfig({cwd: dir, env: {}, flags: {'analysis.max_workers': 0, 'mongo.port': 70_000}})
+    expect(broken.warnings).to.deep.equal([])
+    expect(broken.errors.map((e) => `${e.path}: ${e.message}`)).to.deep.equal([
+      'mongo.port: MongoDB port must be an integer between 1 and 65535, got: 70000',
+      'analysis.max_workers: max_workers must be at least 1',
+    ])
+  })
+
+  it('applies the rules that read other keys: cache sizes only when the cache is on, host/db only without a URI', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'drc-v-'))
+    const flags = {'cache.layer_ttl': -1, 'mongo.db': '', 'mongo.host': ''}
+    // In key table order, whether a rule reads other keys or not (analysis.max_workers: its own range).
+    const on = await loadConfig({cwd: dir, env: {}, flags: {...flags, 'analysis.max_workers': 0}})
+    expect(on.errors.map((e) => e.path)).to.deep.equal([
+      'mongo.host',
+      'mongo.db',
+      'analysis.max_workers',
+      'cache.layer_ttl',
+    ])
+    const off = await loadConfig({
+      cwd: dir,
+      env: {DRC_MONGO_URI: 'mongodb://h:27017/domino'},
+      flags: {...flags, 'cache.enabled': false},
+    })
+    expect(off.errors).to.deep.equal([])
+  })
+
+  it('names the key of a bad list item and of a value outside its allowed set', async () => {
+    const {errors} = await loadConfig({
+      cwd: mkdtempSync(path.join(tmpdir(), 'drc-v-')),
+      env: {DRC_REGISTRY_IN_CLUSTER: 'maybe'},
+      flags: {'registry.scan_repositories': 'ok/repo, bad repo!'},
+    })
+    expect(errors.map((e) => `${e.path}: ${e.message}`)).to.deep.equal([
+      "registry.scan_repositories: Repository name 'bad repo!' contains invalid characters",
+      'kubernetes.registry_in_cluster: must be auto, true or false, got: maybe',
+    ])
+  })
+
+  it('is one zod schema built from the key table', () => {
+    const {shape} = configSchema() as unknown as {shape: Record<string, {shape: Record<string, unknown>}>}
+    const paths = Object.entries(shape).flatMap(([section, s]) => Object.keys(s.shape).map((k) => `${section}.${k}`))
+    expect(paths).to.deep.equal(KEYS.map((k) => k.path))
+    // A value of the wrong type (validateConfig called without the loader's coercion) does not hide the other rules.
+    const config = configFrom()
+    ;(config.registry as {insecure: unknown}).insecure = 'yes'
+    config.retry.max_delay = 0
+    expect(validateConfig(config).errors.map((e) => e.path)).to.deep.equal(['registry.insecure', 'retry.max_delay'])
   })
 
   it('requires max_delay >= initial_delay and a region with a bucket', async () => {

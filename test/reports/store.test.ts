@@ -16,7 +16,14 @@ import type {DrcConfig} from '../../src/config/types.js'
 
 import {loadConfig} from '../../src/config/load.js'
 import {humanBytes, table} from '../../src/reports/format.js'
+import {applyRetention} from '../../src/reports/retention.js'
 import {readLatest, timestampSuffix, writeReport} from '../../src/reports/store.js'
+
+const at = (minute: number) => new Date(Date.UTC(2026, 0, 15, 14, minute))
+const timestampedFilesIn = (dir: string, name: string) =>
+  readdirSync(dir)
+    .filter((f) => f.startsWith(`${name}-2`))
+    .sort()
 
 describe('reports: files, latest pointer, freshness', () => {
   let dir: string
@@ -101,8 +108,76 @@ describe('reports: files, latest pointer, freshness', () => {
   it('--output writes exactly that path and leaves latest alone', async () => {
     const out = path.join(dir, 'sub', 'exact.json')
     const w = await writeReport(config, 'demo', {n: 3}, {output: out})
-    expect(w).to.deep.equal({latest: null, path: out})
+    expect(w).to.deep.equal({latest: null, path: out, removed: []})
     expect(existsSync(path.join(dir, 'demo-latest.json'))).to.equal(false)
+  })
+
+  describe('retention (reports.keep)', () => {
+    it('keeps the newest N files of the name just written, removes older ones, never other names', async () => {
+      const keep3 = (await loadConfig({cwd: dir, env: {OUTPUT_DIR: dir}, flags: {'reports.keep': 3}})).config
+      // Another report whose name starts like this one, and an older one-second name of this one.
+      for (let m = 0; m < 5; m++) await writeReport(keep3, 'demo-extra', {m}, {now: at(m)}) // eslint-disable-line no-await-in-loop
+      writeFileSync(path.join(dir, 'demo-2026-01-15T13-00-00Z.json'), '{}')
+      writeFileSync(path.join(dir, 'unrelated.json'), '{}')
+      const written = []
+      // eslint-disable-next-line no-await-in-loop -- in order, on purpose
+      for (let m = 10; m < 15; m++) written.push(await writeReport(keep3, 'demo', {m}, {now: at(m)}))
+      expect(timestampedFilesIn(dir, 'demo')).to.deep.equal(written.slice(2).map((w) => path.basename(w.path)))
+      expect(written[4].removed).to.deep.equal([written[1].path])
+      expect(written[3].removed).to.deep.equal([written[0].path])
+      // The predecessor's one-second name sorts as the oldest and goes first.
+      expect(written[2].removed).to.deep.equal([path.join(dir, 'demo-2026-01-15T13-00-00Z.json')])
+      expect(timestampedFilesIn(dir, 'demo-extra')).to.have.length(3)
+      expect(existsSync(path.join(dir, 'unrelated.json'))).to.equal(true)
+      expect(readlinkSync(path.join(dir, 'demo-latest.json'))).to.equal(path.basename(written[4].path))
+    })
+
+    it('never removes the file -latest points at, nor the file just written, even when older than the N kept', async () => {
+      const keep1 = (await loadConfig({cwd: dir, env: {OUTPUT_DIR: dir}, flags: {'reports.keep': 1}})).config
+      const old = await writeReport(keep1, 'demo', {n: 1}, {now: at(1)})
+      // Another writer's newer files appear, and its pointer has not moved yet when this one prunes.
+      const newer = ['demo-2026-01-15T14-05-00.000Z.json', 'demo-2026-01-15T14-06-00.000Z.json']
+      for (const f of newer) writeFileSync(path.join(dir, f), '{}')
+      const removed = await applyRetention(dir, 'demo', 1, {
+        justWritten: path.join(dir, newer[1]),
+        latestLink: path.join(dir, 'demo-latest.json'),
+      })
+      expect(removed).to.deep.equal([path.join(dir, newer[0])])
+      expect(existsSync(old.path)).to.equal(true)
+      // Written with a clock that went back: the oldest file, and kept because it was just written.
+      const back = await writeReport(keep1, 'demo', {n: 3}, {now: at(0)})
+      expect(existsSync(back.path)).to.equal(true)
+      expect(timestampedFilesIn(dir, 'demo')).to.deep.equal([path.basename(back.path), newer[1]])
+      // A file just written with an even older clock, while the pointer still names `back`: both stay.
+      const older = path.join(dir, 'demo-2026-01-15T13-00-00.000Z.json')
+      writeFileSync(older, '{}')
+      const latestLink = path.join(dir, 'demo-latest.json')
+      expect(await applyRetention(dir, 'demo', 1, {justWritten: older, latestLink})).to.deep.equal([])
+    })
+
+    it('never removes audit reports; 0 keeps everything; the default is 30', async () => {
+      expect(config.reports.keep).to.equal(30)
+      const keep1 = (await loadConfig({cwd: dir, env: {OUTPUT_DIR: dir}, flags: {'reports.keep': 1}})).config
+      const keep0 = (await loadConfig({cwd: dir, env: {OUTPUT_DIR: dir}, flags: {'reports.keep': 0}})).config
+      for (let m = 0; m < 4; m++) {
+        /* eslint-disable no-await-in-loop */
+        await writeReport(keep1, 'unused-environments-audit', {m}, {now: at(m)})
+        await writeReport(keep1, 'unused-environments-plan', {m}, {now: at(m)})
+        await writeReport(keep0, 'usage', {m}, {now: at(m)})
+        /* eslint-enable no-await-in-loop */
+      }
+
+      expect(timestampedFilesIn(dir, 'unused-environments-audit')).to.have.length(4)
+      expect(timestampedFilesIn(dir, 'unused-environments-plan')).to.have.length(1)
+      expect(timestampedFilesIn(dir, 'usage')).to.have.length(4)
+    })
+
+    it('rejects a negative reports.keep, naming the key', async () => {
+      const {errors} = await loadConfig({cwd: dir, env: {OUTPUT_DIR: dir}, flags: {'reports.keep': -1}})
+      expect(errors).to.deep.equal([
+        {message: 'reports.keep must be a whole number, 0 (keep all) or more, got: -1', path: 'reports.keep'},
+      ])
+    })
   })
 
   it('refuses report names that could escape the directory', async () => {

@@ -29,6 +29,7 @@ with each problem naming its key on stderr; the exit code is then 2.`
     '<%= config.bin %> <%= command.id %>',
     'CONFIG_FILE=./prod.yaml <%= config.bin %> <%= command.id %> --json',
   ]
+  static summary = 'Show the effective configuration, where each value comes from, and its problems.'
 
   async run(): Promise<ConfigShowResult> {
     const loaded = await this.loadConfigRaw()
