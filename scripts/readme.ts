@@ -1,7 +1,7 @@
 // Regenerates the configuration reference in README.md from src/config/keys.ts (`npm run readme` also runs oclif readme).
 import {readFileSync, writeFileSync} from 'node:fs'
 
-import {configReferenceMarkdown} from '../src/config/reference.js'
+import {configReferenceMarkdown} from '../packages/core/src/config/reference.js'
 
 const START = '<!-- config-reference -->'
 const END = '<!-- config-reference-end -->'

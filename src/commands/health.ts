@@ -1,12 +1,11 @@
+import type {HealthResult} from '@drc/core/health/types.js'
+
+import {formatHealthTable} from '@drc/core/health/format.js'
+import {DEFAULT_CHECK_TIMEOUT_MS, failedRequired, runHealthChecks} from '@drc/core/health/run.js'
+import {HEALTH_CHECK_NAMES} from '@drc/core/health/types.js'
+import {BaseCommand} from '@drc/core/lib/base-command.js'
+import {ExitCode} from '@drc/core/lib/exit-codes.js'
 import {Flags} from '@oclif/core'
-
-import type {HealthResult} from '../health/types.js'
-
-import {formatHealthTable} from '../health/format.js'
-import {DEFAULT_CHECK_TIMEOUT_MS, failedRequired, runHealthChecks} from '../health/run.js'
-import {HEALTH_CHECK_NAMES} from '../health/types.js'
-import {BaseCommand} from '../lib/base-command.js'
-import {ExitCode} from '../lib/exit-codes.js'
 
 export interface HealthCommandResult {
   /** True when no required check is unhealthy. */

@@ -1,17 +1,17 @@
+import type {SummaryStats} from '@drc/core/analysis/graph.js'
+import type {AnalysisStats} from '@drc/core/analysis/service.js'
+import type {ImageEntry} from '@drc/core/reports/image-analysis.js'
+
+import {BaseCommand} from '@drc/core/lib/base-command.js'
+import {formatTable, type TableColumn} from '@drc/core/lib/table.js'
+import {obtainAnalysisGraph} from '@drc/core/reports/analysis-graph.js'
+import {bytesCell, humanBytes} from '@drc/core/reports/format.js'
+import {type LegacyFileKey, writeLegacyFiles} from '@drc/core/reports/legacy.js'
+import {writeReport} from '@drc/core/reports/store.js'
+import {obtainUsage} from '@drc/core/reports/usage-report.js'
+import {type StatusBytes, type TagUsageSummary, tagUsageSummary} from '@drc/core/usage/join.js'
 import {Flags} from '@oclif/core'
 import path from 'node:path'
-
-import type {SummaryStats} from '../analysis/graph.js'
-import type {AnalysisStats} from '../analysis/service.js'
-import type {ImageEntry} from '../reports/image-analysis.js'
-
-import {BaseCommand} from '../lib/base-command.js'
-import {formatTable, type TableColumn} from '../lib/table.js'
-import {bytesCell, humanBytes} from '../reports/format.js'
-import {type LegacyFileKey, writeLegacyFiles} from '../reports/legacy.js'
-import {writeReport} from '../reports/store.js'
-import {obtainAnalysisGraph, type StatusBytes, type TagUsageSummary, tagUsageSummary} from '../usage/join.js'
-import {obtainUsage} from '../usage/service.js'
 
 const cell = (p: StatusBytes): string => `${p.tags} (${humanBytes(p.bytes)})`
 type RepositoryRow = TagUsageSummary['total'] & {repository: string}

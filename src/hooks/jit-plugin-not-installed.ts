@@ -1,7 +1,6 @@
+import {ExitCode} from '@drc/core/lib/exit-codes.js'
 import {Errors, type Hook} from '@oclif/core'
 import {createInterface} from 'node:readline'
-
-import {ExitCode} from '../lib/exit-codes.js'
 
 /** `@drc/plugin-unused` → `unused` when the CLI's `oclif.scope` is `drc` (what `drc plugins install unused` expands). */
 export function shortPluginName(pluginName: string, scope: string | undefined): string | undefined {

@@ -5,9 +5,9 @@ import path from 'node:path'
 
 import type {ImageSpec} from '../fixtures/types.js'
 
-import {type ImageSelector} from '../../src/analysis/graph.js'
-import {scanRegistry} from '../../src/analysis/scan.js'
-import {ManifestCache} from '../../src/registry/manifest-cache.js'
+import {type ImageSelector} from '../../packages/core/src/analysis/graph.js'
+import {scanRegistry} from '../../packages/core/src/analysis/scan.js'
+import {ManifestCache} from '../../packages/core/src/registry/manifest-cache.js'
 import {pushImages} from '../fixtures/push-images.js'
 import {testClient} from '../registry/helpers.js'
 import {type RegistryHandle, startRegistry} from '../support/registry.js'

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 
-import {BlobGraph, type ImageSelector} from '../../src/analysis/graph.js'
+import {BlobGraph, type ImageSelector} from '../../packages/core/src/analysis/graph.js'
 
 /**
  * Unit tests of the freed-bytes algorithm: the shared-layer scenarios of the predecessor's

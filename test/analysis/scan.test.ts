@@ -5,8 +5,8 @@ import path from 'node:path'
 
 import type {ImageSpec} from '../fixtures/types.js'
 
-import {scanRegistry} from '../../src/analysis/scan.js'
-import {ManifestCache} from '../../src/registry/manifest-cache.js'
+import {scanRegistry} from '../../packages/core/src/analysis/scan.js'
+import {ManifestCache} from '../../packages/core/src/registry/manifest-cache.js'
 import {pushImages} from '../fixtures/push-images.js'
 import {testClient} from '../registry/helpers.js'
 import {type RegistryHandle, startRegistry} from '../support/registry.js'

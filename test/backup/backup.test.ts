@@ -21,11 +21,11 @@ import {
   restoreImage,
   S3BackupError,
   verifyBackup,
-} from '../../src/backup/index.js'
-import {DrcError} from '../../src/lib/errors.js'
-import {type RegistryClient, sha256Digest} from '../../src/registry/client.js'
-import {parseManifest} from '../../src/registry/media-types.js'
-import {createS3Client} from '../../src/services/s3.js'
+} from '../../packages/core/src/backup/index.js'
+import {DrcError} from '../../packages/core/src/lib/errors.js'
+import {type RegistryClient, sha256Digest} from '../../packages/core/src/registry/client.js'
+import {parseManifest} from '../../packages/core/src/registry/media-types.js'
+import {createS3Client} from '../../packages/core/src/services/s3.js'
 import {pushImages} from '../fixtures/push-images.js'
 import {testClient} from '../registry/helpers.js'
 import {startHostileRegistry} from '../registry/hostile-registry.js'
@@ -149,7 +149,12 @@ describe('backup to S3 (moto) from a real registry', () => {
     ])
     const keys = await listKeys(store.prefix)
     const blobKeys = keys.filter((k) => k.startsWith(`${store.prefix}/blobs/`))
-    expect(blobKeys).to.deep.equal([...expected].map((d) => blobKey(store.prefix, d)).sort())
+    // OCI layout: manifests are blobs too (v1, v2, the index and its two children).
+    const manifestDigests = [...v1.record.manifests, ...v2.record.manifests, ...multi.record.manifests].map(
+      (m) => m.digest,
+    )
+    expect(manifestDigests).to.have.length(5)
+    expect(blobKeys).to.deep.equal([...expected, ...manifestDigests].map((d) => blobKey(store.prefix, d)).sort())
     // base is shared by all three images but uploaded only by the first.
     expect(v1.blobsUploaded).to.equal(3)
     expect(v2.blobsSkipped).to.equal(1)
@@ -157,8 +162,8 @@ describe('backup to S3 (moto) from a real registry', () => {
     expect(multi.blobsSkipped).to.equal(1)
     expect(v1.blobsUploaded + v2.blobsUploaded + multi.blobsUploaded).to.equal(expected.size)
 
-    // v1, v2, the index and its two children.
-    expect(keys.filter((k) => k.startsWith(`${store.prefix}/manifests/`))).to.have.length(5)
+    expect(keys.filter((k) => k.startsWith(`${store.prefix}/manifests/`))).to.have.length(0)
+    expect(keys).to.include.members([`${store.prefix}/oci-layout`, `${store.prefix}/index.json`])
     expect(multi.record.manifests).to.have.length(3)
     const index = await client.getManifest(MULTI, 'multi')
     expect(multi.record.digest).to.equal(index.digest)

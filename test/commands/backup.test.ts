@@ -5,6 +5,7 @@ import {pushImages} from '../fixtures/push-images.js'
 import {testClient} from '../registry/helpers.js'
 import {isolatedOclifEnv, runCli} from '../support/cli.js'
 import {services} from '../support/harness.js'
+import {createBucket} from '../support/moto.js'
 import {type RegistryHandle, startRegistry} from '../support/registry.js'
 
 describe('drc backup create / verify / restore (real registry + moto S3, through bin/run.js)', function () {
@@ -60,7 +61,7 @@ describe('drc backup create / verify / restore (real registry + moto S3, through
       env: prefixEnv,
     })
     expect(created.code, created.stderr).to.equal(0)
-    const out = created.json() as {
+    const out = (created.json() as {result: unknown}).result as {
       images: Array<{ok: boolean; result: {blobsSkipped: number; record: {digest: string}; verified: boolean}}>
     }
     expect(out.images.map((i) => i.ok)).to.deep.equal([true, true])
@@ -105,6 +106,76 @@ describe('drc backup create / verify / restore (real registry + moto S3, through
     const noBucket = runCli(['backup', 'create', 'acme/environment:e1-1'], {env: {...env, S3_BUCKET: ''}})
     expect(noBucket.code).to.equal(2)
     expect(noBucket.stderr).to.contain('no S3 bucket is configured')
+  })
+
+  it('list shows the bucket; restore --tags (alias backup_restore) into another registry (--to) from --s3-bucket', async () => {
+    const {s3} = services()
+    const bucket = `drc-cli-${randomUUID().slice(0, 8)}`
+    await createBucket(s3.endpoint, bucket)
+    // No bucket configured: --s3-bucket alone says where.
+    const noBucket = {...env, S3_BUCKET: ''}
+    const created = runCli(
+      ['backup', 'create', 'acme/environment:e1-1', 'acme/environment:e1-2', '--s3-bucket', bucket],
+      {
+        env: noBucket,
+      },
+    )
+    expect(created.code, created.stderr).to.equal(0)
+
+    const listed = runCli(['backup', 'list', '--s3-bucket', bucket, '--json'], {env: noBucket})
+    expect(listed.code, listed.stderr).to.equal(0)
+    type Row = {backedUpAt: string; bytes: number; digest: string; repository: string; tag: string}
+    const rows = (listed.json() as {result: {backups: Row[]}}).result.backups.sort((a, b) => a.tag.localeCompare(b.tag))
+    const source = testClient(registry.url)
+    const digests = await Promise.all(
+      ['e1-1', 'e1-2'].map(async (t) => (await source.headManifest('acme/environment', t)).digest),
+    )
+    expect(rows.map((r) => [r.repository, r.tag, r.digest])).to.deep.equal([
+      ['acme/environment', 'e1-1', digests[0]],
+      ['acme/environment', 'e1-2', digests[1]],
+    ])
+    expect(rows[0].bytes).to.be.above(4096)
+    expect(Date.parse(rows[0].backedUpAt)).to.be.closeTo(Date.now(), 120_000)
+    const filtered = runCli(['backup', 'list', '--s3-bucket', bucket, '--tag-prefix', 'e1-2', '--json'], {
+      env: noBucket,
+    })
+    expect((filtered.json() as {result: {backups: Row[]}}).result.backups.map((r) => r.tag)).to.deep.equal(['e1-2'])
+    const table = runCli(['backup', 'list', '--s3-bucket', bucket], {env: noBucket})
+    expect(table.stdout)
+      .to.match(/REPOSITORY\s+TAG\s+DIGEST\s+SIZE/)
+      .and.contain('e1-1')
+
+    const other = await startRegistry()
+    const dest = testClient(other.url)
+    try {
+      const args = ['backup_restore', 'restore', '--tags', 'e1-1', 'e1-2', '--to', other.url, '--s3-bucket', bucket]
+      const restored = runCli(args, {env: noBucket})
+      expect(restored.code, restored.stderr).to.equal(0)
+      for (const [i, t] of ['e1-1', 'e1-2'].entries())
+        expect((await dest.headManifest('acme/environment', t)).digest).to.equal(digests[i]) // eslint-disable-line no-await-in-loop
+      // The source registry was not written to: only the --to registry.
+      expect(restored.stdout).to.contain(other.url)
+
+      const missing = runCli(['backup', 'restore', '--tags', 'nope', '--to', other.url, '--s3-bucket', bucket], {
+        env: noBucket,
+      })
+      expect(missing.code).to.equal(1)
+      expect(missing.stderr).to.contain('no backup has tag nope')
+
+      // A tag that now names another image is never moved by a restore.
+      const e2 = await dest.getManifest('acme/environment', 'e1-2')
+      await dest.putManifest('acme/environment', 'e1-1', e2.body, e2.mediaType)
+      const moved = runCli(['backup', 'restore', '--tags', 'e1-1', '--to', other.url, '--s3-bucket', bucket], {
+        env: noBucket,
+      })
+      expect(moved.code).to.equal(1)
+      expect(moved.stderr).to.contain('not overwritten')
+      expect((await dest.headManifest('acme/environment', 'e1-1')).digest).to.equal(digests[1])
+    } finally {
+      await source.close()
+      await dest.close()
+      await other.stop()
+    }
   })
 
   it('verify names a backup that does not exist and exits 1', () => {

@@ -3,9 +3,9 @@ import {mkdtempSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {KEYS} from '../../src/config/keys.js'
-import {loadConfig} from '../../src/config/load.js'
-import {starterConfigYaml} from '../../src/config/starter.js'
+import {KEYS} from '../../packages/core/src/config/keys.js'
+import {loadConfig} from '../../packages/core/src/config/load.js'
+import {starterConfigYaml} from '../../packages/core/src/config/starter.js'
 import {runCli} from '../support/cli.js'
 
 // No key may come from the test runner's environment: the file alone must make the configuration valid.

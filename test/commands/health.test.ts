@@ -8,7 +8,7 @@ import path from 'node:path'
 import type {HealthCommandResult} from '../../src/commands/health.js'
 import type {ServiceSettings} from '../support/harness.js'
 
-import {REQUIRED_COLLECTIONS} from '../../src/health/checks/mongodb.js'
+import {REQUIRED_COLLECTIONS} from '../../packages/core/src/health/checks/mongodb.js'
 import {
   createDominoCollections,
   deadPort,

@@ -5,7 +5,7 @@ import path from 'node:path'
 
 import type {ServiceSettings} from '../support/harness.js'
 
-import {REQUIRED_COLLECTIONS} from '../../src/health/checks/mongodb.js'
+import {REQUIRED_COLLECTIONS} from '../../packages/core/src/health/checks/mongodb.js'
 import {createDominoCollections, healthyEnv, testServices, uniqueRepo} from '../health/helpers.js'
 import {type CliResult, REPO_ROOT, runCli} from '../support/cli.js'
 import {linkedPluginsEnv} from '../support/plugin-cli.js'

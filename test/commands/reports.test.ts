@@ -5,11 +5,11 @@ import {mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileS
 import os from 'node:os'
 import path from 'node:path'
 
+import type {ImageAnalysisReport} from '../../packages/core/src/reports/image-analysis.js'
+import type {ReportEnvelope} from '../../packages/core/src/reports/store.js'
 import type {ImageSizeResult} from '../../src/commands/report/image-size.js'
 import type {UserSizeResult} from '../../src/commands/report/user-size.js'
 import type {ReportsResult} from '../../src/commands/reports.js'
-import type {ImageAnalysisReport} from '../../src/reports/image-analysis.js'
-import type {ReportEnvelope} from '../../src/reports/store.js'
 
 import {pushImages} from '../fixtures/push-images.js'
 import {testClient} from '../registry/helpers.js'

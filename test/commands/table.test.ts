@@ -5,7 +5,7 @@ import path from 'node:path'
 
 import type {ImageSizeRow} from '../../src/commands/report/image-size.js'
 
-import {toCsv} from '../../src/lib/table.js'
+import {toCsv} from '../../packages/core/src/lib/table.js'
 import {pushImages} from '../fixtures/push-images.js'
 import {testClient} from '../registry/helpers.js'
 import {runCli} from '../support/cli.js'

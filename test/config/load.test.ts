@@ -3,8 +3,8 @@ import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {KEYS} from '../../src/config/keys.js'
-import {loadConfig, reportPath} from '../../src/config/load.js'
+import {KEYS} from '../../packages/core/src/config/keys.js'
+import {loadConfig, reportPath} from '../../packages/core/src/config/load.js'
 
 function tempDir(): string {
   return mkdtempSync(path.join(tmpdir(), 'drc-config-'))

@@ -2,7 +2,7 @@ import {expect} from 'chai'
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 
-import {configReferenceMarkdown} from '../../src/config/reference.js'
+import {configReferenceMarkdown} from '../../packages/core/src/config/reference.js'
 import {REPO_ROOT} from '../support/cli.js'
 
 describe('README configuration reference', () => {

@@ -3,18 +3,18 @@ import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import type {DrcConfig} from '../../src/config/types.js'
+import type {DrcConfig} from '../../packages/core/src/config/types.js'
 
-import {KEYS} from '../../src/config/keys.js'
-import {loadConfig} from '../../src/config/load.js'
-import {configSchema} from '../../src/config/schema.js'
+import {KEYS} from '../../packages/core/src/config/keys.js'
+import {loadConfig} from '../../packages/core/src/config/load.js'
+import {configSchema} from '../../packages/core/src/config/schema.js'
 import {
   isValidKubernetesName,
   isValidRegistryUrl,
   isValidRepository,
   isValidS3Bucket,
   validateConfig,
-} from '../../src/config/validate.js'
+} from '../../packages/core/src/config/validate.js'
 
 /** The defaults as a configuration object, straight from the key table. */
 function configFrom(): DrcConfig {

@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 
-import {staticCredentials} from '../../src/registry/credentials.js'
-import {UnauthorizedError} from '../../src/registry/errors.js'
+import {staticCredentials} from '../../packages/core/src/registry/credentials.js'
+import {UnauthorizedError} from '../../packages/core/src/registry/errors.js'
 import {pushImages} from '../fixtures/push-images.js'
 import {type RegistryHandle, startRegistry} from '../support/registry.js'
 import {startTokenServer, type TokenServer} from '../support/token-server.js'

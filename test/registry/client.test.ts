@@ -1,9 +1,9 @@
 import {expect} from 'chai'
 import {createHash} from 'node:crypto'
 
-import {sha256Digest} from '../../src/registry/client.js'
-import {DeletionDisabledError, NotFoundError} from '../../src/registry/errors.js'
-import {MediaType} from '../../src/registry/media-types.js'
+import {sha256Digest} from '../../packages/core/src/registry/client.js'
+import {DeletionDisabledError, NotFoundError} from '../../packages/core/src/registry/errors.js'
+import {MediaType} from '../../packages/core/src/registry/media-types.js'
 import {layerBytes, pushImages} from '../fixtures/push-images.js'
 import {type RegistryHandle, startRegistry} from '../support/registry.js'
 import {testClient} from './helpers.js'

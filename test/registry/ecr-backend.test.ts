@@ -1,8 +1,8 @@
 import {CreateRepositoryCommand, ECRClient, PutImageCommand} from '@aws-sdk/client-ecr'
 import {expect} from 'chai'
 
-import {sha256Digest} from '../../src/registry/client.js'
-import {EcrBackend} from '../../src/registry/ecr-backend.js'
+import {sha256Digest} from '../../packages/core/src/registry/client.js'
+import {EcrBackend} from '../../packages/core/src/registry/ecr-backend.js'
 import {type MotoHandle, startMoto} from '../support/moto.js'
 
 const manifest = (n: number): string =>

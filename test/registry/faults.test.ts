@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 
-import {scanRegistry} from '../../src/analysis/scan.js'
-import {RegistryUnavailableError} from '../../src/registry/errors.js'
+import {scanRegistry} from '../../packages/core/src/analysis/scan.js'
+import {RegistryUnavailableError} from '../../packages/core/src/registry/errors.js'
 import {pushImages} from '../fixtures/push-images.js'
 import {type FaultProxy, startFaultProxy} from '../support/fault-proxy.js'
 import {type RegistryHandle, startRegistry} from '../support/registry.js'

@@ -1,5 +1,5 @@
-import {RegistryClient, type RegistryClientOptions} from '../../src/registry/client.js'
-import {ANONYMOUS, type CredentialSource} from '../../src/registry/credentials.js'
+import {RegistryClient, type RegistryClientOptions} from '../../packages/core/src/registry/client.js'
+import {ANONYMOUS, type CredentialSource} from '../../packages/core/src/registry/credentials.js'
 
 /** A client with fast retries (tests must not sleep for seconds) and no token bucket unless asked. */
 export function testClient(

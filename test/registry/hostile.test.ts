@@ -3,8 +3,8 @@ import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync} from 
 import os from 'node:os'
 import path from 'node:path'
 
-import {scanRegistry} from '../../src/analysis/scan.js'
-import {ManifestCache} from '../../src/registry/manifest-cache.js'
+import {scanRegistry} from '../../packages/core/src/analysis/scan.js'
+import {ManifestCache} from '../../packages/core/src/registry/manifest-cache.js'
 import {testClient} from './helpers.js'
 import {
   type HostileAnswer,

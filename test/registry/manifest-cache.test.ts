@@ -3,8 +3,8 @@ import {mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-import {sha256Digest} from '../../src/registry/client.js'
-import {ManifestCache} from '../../src/registry/manifest-cache.js'
+import {sha256Digest} from '../../packages/core/src/registry/client.js'
+import {ManifestCache} from '../../packages/core/src/registry/manifest-cache.js'
 
 describe('manifest cache (on disk, by digest)', () => {
   let dir: string

@@ -7,9 +7,9 @@ import https from 'node:https'
 import os from 'node:os'
 import path from 'node:path'
 
-import {loadConfig} from '../../src/config/load.js'
-import {clientOptionsFromConfig, RegistryClient} from '../../src/registry/client.js'
-import {createS3Client} from '../../src/services/s3.js'
+import {loadConfig} from '../../packages/core/src/config/load.js'
+import {clientOptionsFromConfig, RegistryClient} from '../../packages/core/src/registry/client.js'
+import {createS3Client} from '../../packages/core/src/services/s3.js'
 import {type RegistryHandle, startRegistry} from '../support/registry.js'
 
 const openssl = (args: string[]): void => {

@@ -3,12 +3,12 @@ import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-import type {SummaryStats} from '../../src/analysis/graph.js'
-import type {DrcConfig} from '../../src/config/types.js'
-import type {ImageAnalysisReport, LayerEntry} from '../../src/reports/image-analysis.js'
+import type {SummaryStats} from '../../packages/core/src/analysis/graph.js'
+import type {DrcConfig} from '../../packages/core/src/config/types.js'
+import type {ImageAnalysisReport, LayerEntry} from '../../packages/core/src/reports/image-analysis.js'
 
-import {REPORT_NAMES} from '../../src/config/keys.js'
-import {buildLegacyAnalysis, legacyFilePath, legacyTag, writeLegacyFiles} from '../../src/reports/legacy.js'
+import {REPORT_NAMES} from '../../packages/core/src/config/keys.js'
+import {buildLegacyAnalysis, legacyFilePath, legacyTag, writeLegacyFiles} from '../../packages/core/src/reports/legacy.js'
 
 const layer = (digest: string, size: number, refCount: number, tags: string[], environments: string[]): LayerEntry => ({
   digest,

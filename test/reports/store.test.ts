@@ -12,12 +12,12 @@ import {
 import os from 'node:os'
 import path from 'node:path'
 
-import type {DrcConfig} from '../../src/config/types.js'
+import type {DrcConfig} from '../../packages/core/src/config/types.js'
 
-import {loadConfig} from '../../src/config/load.js'
-import {humanBytes, table} from '../../src/reports/format.js'
-import {applyRetention} from '../../src/reports/retention.js'
-import {readLatest, timestampSuffix, writeReport} from '../../src/reports/store.js'
+import {loadConfig} from '../../packages/core/src/config/load.js'
+import {humanBytes, table} from '../../packages/core/src/reports/format.js'
+import {applyRetention} from '../../packages/core/src/reports/retention.js'
+import {readLatest, timestampSuffix, writeReport} from '../../packages/core/src/reports/store.js'
 
 const at = (minute: number) => new Date(Date.UTC(2026, 0, 15, 14, minute))
 const timestampedFilesIn = (dir: string, name: string) =>

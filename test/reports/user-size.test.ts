@@ -4,12 +4,12 @@ import {mkdtempSync, readdirSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-import type {DrcConfig} from '../../src/config/types.js'
+import type {DrcConfig} from '../../packages/core/src/config/types.js'
 
-import {BlobGraph} from '../../src/analysis/graph.js'
-import {loadConfig} from '../../src/config/load.js'
-import {loadImageOwners, userSizes} from '../../src/reports/user-size.js'
-import {UsageSourceError} from '../../src/usage/reader.js'
+import {BlobGraph} from '../../packages/core/src/analysis/graph.js'
+import {loadConfig} from '../../packages/core/src/config/load.js'
+import {loadImageOwners, userSizes} from '../../packages/core/src/reports/user-size.js'
+import {UsageSourceError} from '../../packages/core/src/usage/reader.js'
 import {services} from '../support/harness.js'
 
 const ENV_REPO = 'dominodatalab/environment'

@@ -3,18 +3,18 @@ import {mkdtempSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-import type {DrcConfig} from '../../src/config/types.js'
+import type {DrcConfig} from '../../packages/core/src/config/types.js'
 
-import {loadConfig} from '../../src/config/load.js'
+import {loadConfig} from '../../packages/core/src/config/load.js'
 import {
   createKubeClients,
   KubeUnavailableError,
   lazySecretReader,
   secretDataReader,
   secretReader,
-} from '../../src/kube/client.js'
-import {serviceOfRegistryUrl} from '../../src/kube/registry-location.js'
-import {resolveMongoTarget} from '../../src/services/mongo.js'
+} from '../../packages/core/src/kube/client.js'
+import {serviceOfRegistryUrl} from '../../packages/core/src/kube/registry-location.js'
+import {resolveMongoTarget} from '../../packages/core/src/services/mongo.js'
 import {type KubeFakeHandle, startKubeFake} from '../support/kube-fake.js'
 
 async function config(env: Record<string, string>): Promise<DrcConfig> {

@@ -1,9 +1,9 @@
 import {expect} from 'chai'
 
-import type {DrcConfig} from '../../src/config/types.js'
+import type {DrcConfig} from '../../packages/core/src/config/types.js'
 
-import {loadConfig} from '../../src/config/load.js'
-import {redactMongoUri, resolveMongoTarget} from '../../src/services/mongo.js'
+import {loadConfig} from '../../packages/core/src/config/load.js'
+import {redactMongoUri, resolveMongoTarget} from '../../packages/core/src/services/mongo.js'
 
 async function config(env: Record<string, string>): Promise<DrcConfig> {
   const loaded = await loadConfig({cwd: '/nonexistent-drc-test', env})

@@ -14,6 +14,7 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {cacheDir} from './cache-dir.js'
+import {ensureKubeBinaries} from './kube-build.js'
 import {ensureMirror} from './npm-mirror.js'
 
 export const FERRETDB_VERSION = '1.24.2'
@@ -35,6 +36,10 @@ function runs(command: string, args: string[]): boolean {
 
 export function registryBinary(): string | undefined {
   return process.env.DRC_TEST_REGISTRY_BIN ?? onPath('docker-registry')
+}
+
+export function etcdBinary(): string | undefined {
+  return process.env.DRC_TEST_ETCD_BIN ?? onPath('etcd')
 }
 
 export function ferretdbBinary(): string {
@@ -109,6 +114,21 @@ export async function ensureRegistry(log: Log): Promise<void> {
     }
   })
   if (!registryBinary()) throw new Error('docker-registry is still missing after apt-get install docker-registry')
+}
+
+/** Debian's etcd-server (3.4): the store of the test control plane. */
+export async function ensureEtcd(log: Log): Promise<void> {
+  if (etcdBinary()) return
+  await timed(log, 'etcd-server (apt)', () => {
+    const install = asRoot(['apt-get', 'install', '-y', '--no-install-recommends', 'etcd-server'])
+    try {
+      sh(log, install, {env: {...process.env, DEBIAN_FRONTEND: 'noninteractive'}})
+    } catch {
+      sh(log, asRoot(['apt-get', 'update']))
+      sh(log, install, {env: {...process.env, DEBIAN_FRONTEND: 'noninteractive'}})
+    }
+  })
+  if (!etcdBinary()) throw new Error('etcd is still missing after apt-get install etcd-server')
 }
 
 export async function ensureFerretdb(log: Log): Promise<void> {
@@ -209,6 +229,9 @@ export async function ensureAll(options: {keycloak?: boolean; log?: Log} = {}): 
   mkdirSync(cacheDir(), {recursive: true})
   const started = Date.now()
   await ensureRegistry(log)
+  await ensureEtcd(log)
+  // kube-apiserver + kube-controller-manager: a Go build of about 8–11 minutes once per machine, then cached.
+  await ensureKubeBinaries((line) => log(line))
   if (!process.env.DRC_TEST_MONGODB_URI) await ensureFerretdb(log)
   if (!process.env.DRC_TEST_S3_ENDPOINT) await ensureMoto(log)
   if (options.keycloak !== false && !process.env.DRC_TEST_KEYCLOAK_URL) await ensureKeycloak(log)

@@ -13,6 +13,7 @@ import {fileURLToPath} from 'node:url'
 export const KUBE_VERSION = 'v1.37.2'
 const STAGING_VERSION = KUBE_VERSION.replace(/^v1\./, 'v0.')
 const COMMANDS = ['kube-apiserver', 'kube-controller-manager'] as const
+const x = (k: string, v: string) => `-X k8s.io/component-base/version.${k}=${v}`
 
 export interface KubeBinaries {
   apiserver: string
@@ -90,13 +91,17 @@ export async function ensureKubeBinaries(log: (line: string) => void = console.l
   )
   await run('go', ['mod', 'tidy'], src, log)
   const [major, minor] = KUBE_VERSION.slice(1).split('.')
-  const x = (k: string, v: string) => `-X k8s.io/component-base/version.${k}=${v}`
   const ldflags = ['-s', '-w', x('gitVersion', KUBE_VERSION), x('gitMajor', major), x('gitMinor', minor)].join(' ')
   for (const cmd of COMMANDS) {
     const tmp = path.join(bins.dir, `${cmd}.tmp`)
     log(`[kube] go build ${cmd} …`)
     // eslint-disable-next-line no-await-in-loop -- two cores: one build at a time is as fast and shows progress
-    await run('go', ['build', '-tags', 'tools', '-ldflags', ldflags, '-o', tmp, `k8s.io/kubernetes/cmd/${cmd}`], src, log)
+    await run(
+      'go',
+      ['build', '-tags', 'tools', '-ldflags', ldflags, '-o', tmp, `k8s.io/kubernetes/cmd/${cmd}`],
+      src,
+      log,
+    )
     renameSync(tmp, path.join(bins.dir, cmd))
   }
 

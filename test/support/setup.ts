@@ -11,15 +11,22 @@ process.env.OCLIF_TEST_ROOT ??= path.resolve(path.dirname(fileURLToPath(import.m
 
 let harness: Harness | undefined
 
-/** True when DRC_TEST_SERVICES names a settings file whose registry and fake Kubernetes API still answer. */
+/** The API server answers /readyz, verified with the CA of the kubeconfig the harness wrote. */
+async function kubeAnswers(kubeconfig: string, url: string): Promise<boolean> {
+  if (!url.startsWith('https:')) return (await fetch(`${url}/version`, {signal: AbortSignal.timeout(2000)})).ok
+  const {endpointOf} = await import('./kube-cluster.js')
+  const {kubeGet} = await import('./kube-rest.js')
+  return (await kubeGet(endpointOf(kubeconfig), '/readyz')).status === 200
+}
+
+/** True when DRC_TEST_SERVICES names a settings file whose registry and Kubernetes API still answer. */
 async function runningSetAvailable(): Promise<boolean> {
   const file = process.env.DRC_TEST_SERVICES
   if (!file || !existsSync(file)) return false
   try {
     const settings = JSON.parse(readFileSync(file, 'utf8')) as ServiceSettings
-    const probes = [`${settings.registry.url}/v2/`, `${settings.kube.url}/version`]
-    const answers = await Promise.all(probes.map((url) => fetch(url, {signal: AbortSignal.timeout(2000)})))
-    return answers.every((r) => r.status < 500)
+    const registry = await fetch(`${settings.registry.url}/v2/`, {signal: AbortSignal.timeout(2000)})
+    return registry.status < 500 && (await kubeAnswers(settings.kube.kubeconfig, settings.kube.url))
   } catch {
     return false
   }

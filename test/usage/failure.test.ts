@@ -1,8 +1,8 @@
 import {expect} from 'chai'
 import {MongoClient} from 'mongodb'
 
-import {buildUsageGraph} from '../../src/usage/build.js'
-import {UsageSourceError} from '../../src/usage/reader.js'
+import {buildUsageGraph} from '../../packages/core/src/usage/build.js'
+import {UsageSourceError} from '../../packages/core/src/usage/reader.js'
 import {generateDataset} from '../fixtures/dataset.js'
 import {seedMongo} from '../fixtures/seed-mongo.js'
 import {startFerretdb} from '../support/ferretdb.js'

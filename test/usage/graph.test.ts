@@ -1,12 +1,12 @@
 import {expect} from 'chai'
 import {type Db, MongoClient} from 'mongodb'
 
-import type {UsageGraph} from '../../src/usage/graph.js'
-import type {SourceKind, UsageRules} from '../../src/usage/types.js'
+import type {UsageGraph} from '../../packages/core/src/usage/graph.js'
+import type {SourceKind, UsageRules} from '../../packages/core/src/usage/types.js'
 
-import {buildUsageGraph} from '../../src/usage/build.js'
-import {isInUse} from '../../src/usage/live.js'
-import {graphFromReport, type UsageReport, usageReport} from '../../src/usage/report.js'
+import {buildUsageGraph} from '../../packages/core/src/usage/build.js'
+import {isInUse} from '../../packages/core/src/usage/live.js'
+import {graphFromReport, type UsageReport, usageReport} from '../../packages/core/src/usage/report.js'
 import {factsOf, generateDataset} from '../fixtures/dataset.js'
 import {seedMongo} from '../fixtures/seed-mongo.js'
 import {services} from '../support/harness.js'

@@ -1,9 +1,9 @@
 import {expect} from 'chai'
 import {type Db, MongoClient, ObjectId} from 'mongodb'
 
+import {buildUsageGraph} from '../../packages/core/src/usage/build.js'
+import {isInUse} from '../../packages/core/src/usage/live.js'
 import {archivedEnvironments, archivedModels} from '../../plugins/archived/src/archived.js'
-import {buildUsageGraph} from '../../src/usage/build.js'
-import {isInUse} from '../../src/usage/live.js'
 import {services} from '../support/harness.js'
 import {seedShaped} from './shapes.js'
 

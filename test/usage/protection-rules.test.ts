@@ -1,12 +1,12 @@
 import {expect} from 'chai'
 import {type Db, type Document, MongoClient, ObjectId} from 'mongodb'
 
-import type {UsageRules} from '../../src/usage/types.js'
+import type {UsageRules} from '../../packages/core/src/usage/types.js'
 
-import {buildUsageGraph} from '../../src/usage/build.js'
-import {cloneProtection} from '../../src/usage/clone-chain.js'
-import {isInUse} from '../../src/usage/live.js'
-import {graphFromReport, usageReport} from '../../src/usage/report.js'
+import {buildUsageGraph} from '../../packages/core/src/usage/build.js'
+import {cloneProtection} from '../../packages/core/src/usage/clone-chain.js'
+import {isInUse} from '../../packages/core/src/usage/live.js'
+import {graphFromReport, usageReport} from '../../packages/core/src/usage/report.js'
 import {services} from '../support/harness.js'
 import {seedShaped} from './shapes.js'
 

@@ -1,13 +1,13 @@
 import {expect} from 'chai'
 import {type Db, MongoClient} from 'mongodb'
 
-import type {UsageGraph} from '../../src/usage/graph.js'
-import type {UsageRules} from '../../src/usage/types.js'
+import type {UsageGraph} from '../../packages/core/src/usage/graph.js'
+import type {UsageRules} from '../../packages/core/src/usage/types.js'
 
-import {buildUsageGraph} from '../../src/usage/build.js'
-import {findEnvironmentUsage} from '../../src/usage/find.js'
-import {isInUse} from '../../src/usage/live.js'
-import {hexOf} from '../../src/usage/tags.js'
+import {buildUsageGraph} from '../../packages/core/src/usage/build.js'
+import {findEnvironmentUsage} from '../../packages/core/src/usage/find.js'
+import {isInUse} from '../../packages/core/src/usage/live.js'
+import {hexOf} from '../../packages/core/src/usage/tags.js'
 import {services} from '../support/harness.js'
 import {seedShaped, shapedDataset} from './shapes.js'
 

@@ -3,12 +3,12 @@ import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import type {SourceKind, TagUsage, UsageSource} from '../../src/usage/types.js'
+import type {SourceKind, TagUsage, UsageSource} from '../../packages/core/src/usage/types.js'
 
-import {objectIdProblem, parseIdList, readIdFile, tagBelongsTo} from '../../src/usage/object-ids.js'
-import {evaluateUsage, usageSummary} from '../../src/usage/predicate.js'
-import {modelTagKey, parseRevisionSpec} from '../../src/usage/tags.js'
-import {parseTimestamp} from '../../src/usage/timestamps.js'
+import {objectIdProblem, parseIdList, readIdFile, tagBelongsTo} from '../../packages/core/src/usage/object-ids.js'
+import {evaluateUsage, usageSummary} from '../../packages/core/src/usage/predicate.js'
+import {modelTagKey, parseRevisionSpec} from '../../packages/core/src/usage/tags.js'
+import {parseTimestamp} from '../../packages/core/src/usage/timestamps.js'
 
 const NOW = new Date('2026-03-01T00:00:00Z')
 const ago = (days: number) => new Date(NOW.getTime() - days * 86_400_000)

@@ -1,6 +1,6 @@
 import type {Db, Document} from 'mongodb'
 
-import {hexOf, type MalformedHandler, malformedMessage, warnOnStderr} from 'drc'
+import {hexOf, type MalformedHandler, malformedMessage, warnOnStderr} from '@drc/core'
 
 /** One MongoDB document field that names a Docker image. */
 export interface ImageReference {

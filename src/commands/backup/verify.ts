@@ -1,10 +1,9 @@
-import {Args} from '@oclif/core'
+import type {VerifyResult} from '@drc/core/backup/types.js'
 
-import type {VerifyResult} from '../../backup/types.js'
-
-import {openBackupSession, parseImageRef} from '../../backup/session.js'
-import {BaseCommand} from '../../lib/base-command.js'
-import {forEachItem, type ItemOutcome} from '../../lib/per-item.js'
+import {openBackupSession, parseImageRef} from '@drc/core/backup/session.js'
+import {BaseCommand} from '@drc/core/lib/base-command.js'
+import {forEachItem, type ItemOutcome} from '@drc/core/lib/per-item.js'
+import {Args, Flags} from '@oclif/core'
 
 export default class BackupVerify extends BaseCommand<typeof BackupVerify> {
   static args = {
@@ -12,16 +11,22 @@ export default class BackupVerify extends BaseCommand<typeof BackupVerify> {
   }
   static description = `Check that backups in S3 are complete and intact.
 
-Re-reads each backup's record and manifests (their bytes must hash to their digests) and checks that every blob
-exists with the size and sha256 recorded when it was streamed. Names every missing or damaged object.
-Exit code 0 when all verify, 4 when some do not, 1 when none do.`
+Re-reads each backup's record and manifests (their bytes must hash to their digests) and checks that every blob exists with the size and sha256 recorded when it was streamed. Names every missing or damaged object. Exit code 0 when all verify, 4 when some do not, 1 when none do.`
   static examples = ['<%= config.bin %> <%= command.id %> dominodatalab/environment:68e64edfcaf3254005314c90-1']
+  static flags = {
+    's3-bucket': Flags.string({description: 'Bucket of the backups (overrides s3.bucket / S3_BUCKET).'}),
+  }
   static strict = false
+  static summary = 'Check that backups in S3 are complete and intact.'
+
+  protected configFlags(): Record<string, unknown> {
+    return {'s3.bucket': this.flags['s3-bucket']}
+  }
 
   async run(): Promise<{images: Array<ItemOutcome<VerifyResult>>}> {
     const refs = new Map(this.positional.map((a) => [a, parseImageRef(a)]))
     const config = await this.loadDrcConfig()
-    const [{verifyBackup}, session] = await Promise.all([import('../../backup/index.js'), openBackupSession(config)])
+    const [{verifyBackup}, session] = await Promise.all([import('@drc/core/backup/index.js'), openBackupSession(config)])
     try {
       const {exitCode, outcomes} = await forEachItem([...refs.keys()], async (text) => {
         const check = await verifyBackup(session.store, refs.get(text)!)

@@ -1,10 +1,9 @@
+import {starterConfigYaml} from '@drc/core/config/starter.js'
+import {BaseCommand} from '@drc/core/lib/base-command.js'
+import {UsageError} from '@drc/core/lib/errors.js'
 import {Flags} from '@oclif/core'
 import {writeFile} from 'node:fs/promises'
 import path from 'node:path'
-
-import {starterConfigYaml} from '../../config/starter.js'
-import {BaseCommand} from '../../lib/base-command.js'
-import {UsageError} from '../../lib/errors.js'
 
 export interface ConfigInitResult {
   path: string

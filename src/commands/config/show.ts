@@ -1,9 +1,8 @@
+import {KEYS} from '@drc/core/config/keys.js'
+import {flattenConfig, redactValue} from '@drc/core/config/redact.js'
+import {BaseCommand} from '@drc/core/lib/base-command.js'
+import {ExitCode} from '@drc/core/lib/exit-codes.js'
 import {ux} from '@oclif/core'
-
-import {KEYS} from '../../config/keys.js'
-import {flattenConfig, redactValue} from '../../config/redact.js'
-import {BaseCommand} from '../../lib/base-command.js'
-import {ExitCode} from '../../lib/exit-codes.js'
 
 interface ShownValue {
   path: string

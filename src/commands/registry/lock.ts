@@ -1,8 +1,7 @@
+import type {LockRegistryResult} from '@drc/core/kube/registry-relock.js'
+
+import {BaseCommand} from '@drc/core/lib/base-command.js'
 import {Flags} from '@oclif/core'
-
-import type {LockRegistryResult} from '../../kube/registry-relock.js'
-
-import {BaseCommand} from '../../lib/base-command.js'
 
 export default class RegistryLock extends BaseCommand<typeof RegistryLock> {
   static description = `Lock deletion on the in-cluster registry again after a drc run died unlocked (SIGKILL, a lost node).
@@ -32,7 +31,7 @@ whose process on this host is gone is taken over without it. Never delete the le
 
   async run(): Promise<LockRegistryResult> {
     const config = await this.loadDrcConfig()
-    const {inClusterRegistryClients, lockRegistry} = await import('../../kube/registry-relock.js')
+    const {inClusterRegistryClients, lockRegistry} = await import('@drc/core/kube/registry-relock.js')
     const clients = await inClusterRegistryClients(config)
     const result = await lockRegistry(config, {
       clients,

@@ -1,10 +1,9 @@
+import type {LockVerdict} from '@drc/core/kube/lock-verdict.js'
+import type {RegistryLockState} from '@drc/core/kube/registry-state.js'
+
+import {BaseCommand} from '@drc/core/lib/base-command.js'
+import {ExitCode} from '@drc/core/lib/exit-codes.js'
 import {Flags} from '@oclif/core'
-
-import type {LockVerdict} from '../../kube/lock-verdict.js'
-import type {RegistryLockState} from '../../kube/registry-state.js'
-
-import {BaseCommand} from '../../lib/base-command.js'
-import {ExitCode} from '../../lib/exit-codes.js'
 
 export default class RegistryStatus extends BaseCommand<typeof RegistryStatus> {
   static description = `Show whether deletion is locked on the in-cluster registry and what the deletion lease says.
@@ -24,7 +23,7 @@ Exit code 3 when deletion is unlocked and no live drc run explains it (the same 
 
   async run(): Promise<{state: RegistryLockState; verdict: LockVerdict}> {
     const config = await this.loadDrcConfig()
-    const {registryLockStatus} = await import('../../kube/registry-relock.js')
+    const {registryLockStatus} = await import('@drc/core/kube/registry-relock.js')
     const status = await registryLockStatus(config)
     const {lease} = status.state
     this.log(status.verdict.message)

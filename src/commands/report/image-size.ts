@@ -1,11 +1,10 @@
+import {type ImageFilter, imageFilterFrom} from '@drc/core/analysis/id-filter.js'
+import {BaseCommand} from '@drc/core/lib/base-command.js'
+import {columnNames, type TableColumn, tableFlags} from '@drc/core/lib/table.js'
+import {bytesCell} from '@drc/core/reports/format.js'
+import {obtainImageAnalysis} from '@drc/core/reports/obtain.js'
+import {writeReport} from '@drc/core/reports/store.js'
 import {Flags} from '@oclif/core'
-
-import {type ImageFilter, imageFilterFrom} from '../../analysis/id-filter.js'
-import {BaseCommand} from '../../lib/base-command.js'
-import {columnNames, type TableColumn, tableFlags} from '../../lib/table.js'
-import {bytesCell} from '../../reports/format.js'
-import {obtainImageAnalysis} from '../../reports/obtain.js'
-import {writeReport} from '../../reports/store.js'
 
 export interface ImageSizeRow {
   digest: string

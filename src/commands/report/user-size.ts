@@ -1,11 +1,10 @@
+import {BaseCommand} from '@drc/core/lib/base-command.js'
+import {columnNames, type TableColumn, tableFlags} from '@drc/core/lib/table.js'
+import {obtainAnalysisGraph} from '@drc/core/reports/analysis-graph.js'
+import {bytesCell} from '@drc/core/reports/format.js'
+import {writeReport} from '@drc/core/reports/store.js'
+import {loadImageOwners, type OwnerSize, USER_SIZE, userSizes} from '@drc/core/reports/user-size.js'
 import {Flags} from '@oclif/core'
-
-import {BaseCommand} from '../../lib/base-command.js'
-import {columnNames, type TableColumn, tableFlags} from '../../lib/table.js'
-import {bytesCell} from '../../reports/format.js'
-import {writeReport} from '../../reports/store.js'
-import {loadImageOwners, type OwnerSize, USER_SIZE, userSizes} from '../../reports/user-size.js'
-import {obtainAnalysisGraph} from '../../usage/join.js'
 
 export interface UserSizeResult {
   analysis_path: string

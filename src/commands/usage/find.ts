@@ -1,9 +1,8 @@
+import {BaseCommand} from '@drc/core/lib/base-command.js'
+import {connectUsageDb} from '@drc/core/reports/usage-report.js'
+import {type EnvironmentUsage, findEnvironmentUsage} from '@drc/core/usage/find.js'
+import {parseObjectId} from '@drc/core/usage/object-ids.js'
 import {Args, Flags} from '@oclif/core'
-
-import {BaseCommand} from '../../lib/base-command.js'
-import {type EnvironmentUsage, findEnvironmentUsage} from '../../usage/find.js'
-import {parseObjectId} from '../../usage/object-ids.js'
-import {connectUsageDb} from '../../usage/service.js'
 
 export default class UsageFind extends BaseCommand<typeof UsageFind> {
   static args = {

@@ -1,8 +1,7 @@
+import {BaseCommand} from '@drc/core/lib/base-command.js'
+import {obtainUsage} from '@drc/core/reports/usage-report.js'
 import {Flags} from '@oclif/core'
 import path from 'node:path'
-
-import {BaseCommand} from '../../lib/base-command.js'
-import {obtainUsage} from '../../usage/service.js'
 
 export interface UsageReportResult {
   database: string

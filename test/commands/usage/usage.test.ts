@@ -5,8 +5,8 @@ import {mkdtempSync, readdirSync, readFileSync, readlinkSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import type {ReportEnvelope} from '../../../src/reports/store.js'
-import type {UsageReport} from '../../../src/usage/report.js'
+import type {ReportEnvelope} from '../../../packages/core/src/reports/store.js'
+import type {UsageReport} from '../../../packages/core/src/usage/report.js'
 
 import {factsOf, generateDataset} from '../../fixtures/dataset.js'
 import {seedMongo} from '../../fixtures/seed-mongo.js'

@@ -7,7 +7,7 @@ import {
   lazySecretReader,
   type TableColumn,
   tableFlags,
-} from 'drc'
+} from '@drc/core'
 
 import {type DeactivatedUser, listDeactivatedUsers} from '../../users.js'
 

@@ -1,5 +1,5 @@
+import {BaseCommand, columnNames, connectMongo, lazySecretReader, type TableColumn, tableFlags} from '@drc/core'
 import {Flags} from '@oclif/core'
-import {BaseCommand, columnNames, connectMongo, lazySecretReader, type TableColumn, tableFlags} from 'drc'
 
 import {type ImageReference, imageReferences} from '../../references.js'
 

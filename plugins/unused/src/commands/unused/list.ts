@@ -1,6 +1,5 @@
 import type {Db} from 'mongodb'
 
-import {Flags} from '@oclif/core'
 import {
   BaseCommand,
   buildUsageGraph,
@@ -9,7 +8,8 @@ import {
   lazySecretReader,
   type TableColumn,
   tableFlags,
-} from 'drc'
+} from '@drc/core'
+import {Flags} from '@oclif/core'
 
 export interface UnusedTag {
   /** False for a failed build (`metadata.isBuilt: false`): Mongo names a tag, but no image was ever pushed. */

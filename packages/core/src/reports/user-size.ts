@@ -2,7 +2,7 @@ import type {BlobGraph} from '../analysis/graph.js'
 import type {DrcConfig} from '../config/types.js'
 
 import {imageOwners, type ImageOwners} from '../usage/join.js'
-import {type ObtainedUsage, obtainUsage, type ObtainUsageOptions} from '../usage/service.js'
+import {type ObtainedUsage, obtainUsage, type ObtainUsageOptions} from './usage-report.js'
 
 export {userSizes} from '../usage/join.js'
 export type {ImageOwners, OwnerSize} from '../usage/join.js'

@@ -1,3 +1,5 @@
+import type {Readable} from 'node:stream'
+
 import {setTimeout as sleep} from 'node:timers/promises'
 import tls from 'node:tls'
 import {Agent, type Dispatcher, request} from 'undici'
@@ -71,11 +73,13 @@ type Access = 'catalog' | 'delete' | 'ping' | 'pull' | 'push'
 
 interface Call {
   access: Access
-  body?: Buffer | string
+  body?: Buffer | Readable | string
   /** Statuses that are answers, not errors (e.g. 404 on a blob HEAD). */
   expect: number[]
   headers?: Record<string, string>
   method: Dispatcher.HttpMethod
+  /** The body is a stream that cannot be sent twice: no retry of any kind. */
+  once?: boolean
   /** Path below the origin, or an absolute URL (upload locations). */
   path: string
   reference?: string
@@ -426,10 +430,55 @@ export class RegistryClient {
     return 'uploaded'
   }
 
+  /**
+   * Uploads a blob from a stream of exactly `size` bytes: POST opens the upload, one PUT streams the body with
+   * Content-Length and `?digest=` (distribution 2.8 has no monolithic POST). The stream is read once, so nothing
+   * is retried; on any failure the open upload is cancelled (DELETE), so the registry never commits partial data.
+   */
+  async uploadBlobStream(repository: string, digest: string, size: number, body: Readable): Promise<void> {
+    assertDigest(digest, `blob to upload to ${repository}`)
+    const start = await this.call({
+      access: 'push',
+      expect: [202],
+      method: 'POST',
+      path: `/v2/${repository}/blobs/uploads/`,
+      reference: digest,
+      repository,
+    })
+    const location = header(start.headers, 'location')
+    if (!location)
+      throw new RegistryError(`registry gave no upload Location for ${repository}`, {
+        method: 'POST',
+        repository,
+        url: this.baseUrl,
+      })
+    const target = new URL(location, this.baseUrl)
+    target.searchParams.set('digest', digest)
+    try {
+      await this.call({
+        access: 'push',
+        body,
+        expect: [201],
+        headers: {'content-length': String(size), 'content-type': 'application/octet-stream'},
+        method: 'PUT',
+        once: true,
+        path: target.toString(),
+        reference: digest,
+        repository,
+      })
+    } catch (error) {
+      body.destroy()
+      const cancel = new URL(location, this.baseUrl).toString()
+      await this.call({access: 'push', expect: [204, 404], method: 'DELETE', path: cancel, repository}).catch(() => {})
+      throw error
+    }
+  }
+
   private async attempt(c: Call, stream: boolean): Promise<Answer & {stream?: NodeJS.ReadableStream}> {
     const {signal} = this.opts
     const subject = this.subject(c)
     const scopeKey = `${c.access}:${c.repository ?? ''}`
+    const maxRetries = c.once ? 0 : this.opts.retry.maxRetries
     const url = /^https?:\/\//.test(c.path) ? c.path : `${this.baseUrl}${c.path}`
     let attempt = 0
     let throttles = 0
@@ -460,7 +509,7 @@ export class RegistryClient {
         } catch (error) {
           ok = false
           if (signal?.aborted) throw signal.reason
-          if (attempt >= this.opts.retry.maxRetries) {
+          if (attempt >= maxRetries) {
             throw new RegistryUnavailableError(subject, `${(error as Error).message} (after ${attempt + 1} attempts)`, {
               cause: error,
             })
@@ -493,7 +542,7 @@ export class RegistryClient {
           }
 
           // One retry with fresh credentials; a second 401 is final (no retry storm on a wrong password).
-          if (!verdict.retry || authTries++ >= 1) {
+          if (!verdict.retry || authTries++ >= 1 || c.once) {
             throw new UnauthorizedError(
               subject,
               401,
@@ -508,7 +557,7 @@ export class RegistryClient {
           ok = false
           const wait = retryAfterMs(res.headers['retry-after'])
           // Honoured Retry-After answers get their own, larger budget: the registry told us when to come back.
-          const budget = wait === undefined ? this.opts.retry.maxRetries : this.opts.retry.maxRetries + 10
+          const budget = wait === undefined || c.once ? maxRetries : maxRetries + 10
           if (throttles + attempt >= budget) {
             throw new RegistryUnavailableError(subject, `HTTP ${status} (throttled ${throttles + 1} times)`, {status})
           }
@@ -525,7 +574,7 @@ export class RegistryClient {
 
         if (status >= 500) {
           ok = false
-          if (attempt >= this.opts.retry.maxRetries) {
+          if (attempt >= maxRetries) {
             throw new RegistryUnavailableError(
               subject,
               `HTTP ${status} ${registryErrorText(body).text} (after ${attempt + 1} attempts)`,

@@ -36,17 +36,35 @@ export interface BackupSession {
   store: BackupStore
 }
 
-/** The configured registry client and S3 backup store; refuses (exit 2) when no bucket is configured. */
-export async function openBackupSession(config: DrcConfig): Promise<BackupSession> {
+function assertBucket(config: DrcConfig): string {
   if (!config.s3.bucket)
     throw new UsageError('no S3 bucket is configured for backups', [
-      'set s3.bucket (or S3_BUCKET), and s3.endpoint for an S3-compatible store',
+      'set s3.bucket (or S3_BUCKET, or --s3-bucket), and s3.endpoint for an S3-compatible store',
     ])
+  return config.s3.bucket
+}
+
+/** The S3 backup store alone (listing needs no registry); refuses (exit 2) when no bucket is configured. */
+export async function openBackupStore(config: DrcConfig): Promise<{close(): void; store: BackupStore}> {
+  const bucket = assertBucket(config)
+  const {createS3Client} = await import('../services/s3.js')
+  const s3 = await createS3Client(config)
+  return {close: () => s3.destroy(), store: {bucket, client: s3, prefix: config.s3.prefix}}
+}
+
+/**
+ * The configured registry client (or one for `registryUrl`, e.g. restore --to) and the S3 backup store;
+ * refuses (exit 2) when no bucket is configured.
+ */
+export async function openBackupSession(config: DrcConfig, registryUrl?: string): Promise<BackupSession> {
+  const bucket = assertBucket(config)
   const [{createS3Client}, {openRegistryClient}] = await Promise.all([
     import('../services/s3.js'),
     import('../registry/open.js'),
   ])
-  const registry = await openRegistryClient(config)
+  const registry = await openRegistryClient(
+    registryUrl === undefined ? config : {...config, registry: {...config.registry, url: registryUrl}},
+  )
   const s3 = await createS3Client(config)
   return {
     async close() {
@@ -54,6 +72,6 @@ export async function openBackupSession(config: DrcConfig): Promise<BackupSessio
       await registry.close()
     },
     registry,
-    store: {bucket: config.s3.bucket, client: s3, prefix: config.s3.prefix},
+    store: {bucket, client: s3, prefix: config.s3.prefix},
   }
 }

@@ -54,23 +54,28 @@ export function withStore(store: BackupStore) {
     bucket,
 
     /** The whole object (use for manifests and records only), or null when the key does not exist. */
-    async getBytes(key: string): Promise<null | {body: Buffer; contentType: string | undefined}> {
+    async getBytes(
+      key: string,
+    ): Promise<null | {body: Buffer; contentType: string | undefined; etag: string | undefined}> {
       const {GetObjectCommand} = await s3()
       try {
         const res = await client.send(new GetObjectCommand({Bucket: bucket, Key: key}))
-        return {body: Buffer.from(await res.Body!.transformToByteArray()), contentType: res.ContentType}
+        const body = Buffer.from(await res.Body!.transformToByteArray())
+        return {body, contentType: res.ContentType, etag: res.ETag}
       } catch (error) {
         if (isNotFound(error)) return null
         throw new S3BackupError('GetObject', bucket, key, error)
       }
     },
 
-    async getStream(key: string): Promise<{size: number; stream: Readable}> {
+    /** The object's body as a stream (blobs), or null when the key does not exist. */
+    async getStream(key: string): Promise<null | {size: number; stream: Readable}> {
       const {GetObjectCommand} = await s3()
       try {
         const res = await client.send(new GetObjectCommand({Bucket: bucket, Key: key}))
         return {size: res.ContentLength ?? -1, stream: res.Body as Readable}
       } catch (error) {
+        if (isNotFound(error)) return null
         throw new S3BackupError('GetObject', bucket, key, error)
       }
     },
@@ -90,6 +95,27 @@ export function withStore(store: BackupStore) {
       }
     },
 
+    /** Every key under `prefix` (ListObjectsV2, all pages). */
+    async listKeys(prefix: string): Promise<Array<{key: string; lastModified?: Date; size: number}>> {
+      const {ListObjectsV2Command} = await s3()
+      const out: Array<{key: string; lastModified?: Date; size: number}> = []
+      let token: string | undefined
+      try {
+        do {
+          // eslint-disable-next-line no-await-in-loop -- pages follow each other
+          const page = await client.send(
+            new ListObjectsV2Command({Bucket: bucket, ContinuationToken: token, Prefix: prefix}),
+          )
+          for (const o of page.Contents ?? []) out.push({key: o.Key!, lastModified: o.LastModified, size: o.Size ?? 0})
+          token = page.NextContinuationToken
+        } while (token)
+      } catch (error) {
+        throw new S3BackupError('ListObjectsV2', bucket, prefix, error)
+      }
+
+      return out
+    },
+
     async putBytes(
       key: string,
       body: Buffer,
@@ -103,6 +129,26 @@ export function withStore(store: BackupStore) {
         )
       } catch (error) {
         throw new S3BackupError('PutObject', bucket, key, error)
+      }
+    },
+
+    /**
+     * A conditional PutObject: `etag` = the object must still have this ETag (If-Match), null = it must not
+     * exist yet (If-None-Match: *). Returns false when S3 answers 412 (someone else wrote first).
+     */
+    async putIfUnchanged(key: string, body: Buffer, contentType: string, etag: null | string): Promise<boolean> {
+      const {PutObjectCommand} = await s3()
+      const condition = etag === null ? {IfNoneMatch: '*'} : {IfMatch: etag}
+      try {
+        await client.send(
+          new PutObjectCommand({Body: body, Bucket: bucket, ContentType: contentType, Key: key, ...condition}),
+        )
+        return true
+      } catch (error) {
+        const e = error as {$metadata?: {httpStatusCode?: number}; name?: string}
+        // 409 ConditionalRequestConflict: a concurrent conditional write is in flight; retry like a 412.
+        if (e.$metadata?.httpStatusCode === 412 || e.$metadata?.httpStatusCode === 409) return false
+        throw new S3BackupError('PutObject (conditional)', bucket, key, error)
       }
     },
 

@@ -7,6 +7,7 @@ import type {BackupOptions, BackupRecord, BackupResult, BackupStore, BlobEntry, 
 import {DrcError} from '../lib/errors.js'
 import {mapLimit} from '../registry/map-limit.js'
 import {assertDigest, blobKey, manifestKey, recordKey} from './layout.js'
+import {addToIndex, type IndexEntry} from './oci-index.js'
 import {withStore} from './store.js'
 import {walkImage} from './walk.js'
 
@@ -56,9 +57,10 @@ function refText(ref: ImageRef): string {
 }
 
 /**
- * Backs up one image (an index with every child) into the content-addressed layout of layout.ts: blobs
- * first (streamed registry → S3, each digest once across all backups), then manifests, then the record. The
- * record is written last, so its presence means every object it names was written.
+ * Backs up one image (an index with every child) into the OCI layout of layout.ts: blobs first (streamed
+ * registry → S3, each digest once across all backups), then manifests, then drc's record, then the image's
+ * entry in index.json. Each step comes after the objects it names, so a present entry means a complete image.
+ * With `opts.index: false` the caller adds `result.indexEntry` itself (addToIndex, in batches).
  */
 export async function backupImage(
   client: RegistryClient,
@@ -126,5 +128,15 @@ export async function backupImage(
     tag: ref.tag ?? null,
   }
   await store.putBytes(recKey, Buffer.from(JSON.stringify(record, null, 2)), 'application/json')
-  return {blobsSkipped, blobsUploaded, bytesUploaded, record, recordKey: recKey}
+  const indexEntry: IndexEntry = {
+    backedUpAt: record.backed_up_at,
+    bytes: graph.blobs.reduce((n, b) => n + b.size, 0),
+    digest: top.digest,
+    mediaType: top.mediaType,
+    repository: ref.repository,
+    size: top.body.length,
+    tag: record.tag,
+  }
+  if (opts.index !== false) await addToIndex(target, [indexEntry])
+  return {blobsSkipped, blobsUploaded, bytesUploaded, indexEntry, record, recordKey: recKey}
 }

@@ -39,6 +39,8 @@ export interface BackupRecord {
 export interface BackupOptions {
   /** Blobs streamed at once (default 4). Memory use is about concurrency × queueSize × partSize. */
   concurrency?: number
+  /** false: do not update index.json (the caller batches result.indexEntry into addToIndex). */
+  index?: boolean
   /** Injected clock for tests. */
   now?: () => Date
   /** Multipart part size in bytes (S3 minimum 5 MiB; default 8 MiB). */
@@ -49,6 +51,8 @@ export interface BackupResult {
   blobsSkipped: number
   blobsUploaded: number
   bytesUploaded: number
+  /** The image's entry in index.json (see BackupOptions.index). */
+  indexEntry: import('./oci-index.js').IndexEntry
   record: BackupRecord
   recordKey: string
 }

@@ -1,15 +1,23 @@
-import {createHash} from 'node:crypto'
-
 import type {BackupRecord, BackupStore, ImageRef, VerifyProblem, VerifyResult} from './types.js'
 
 import {mapLimit} from '../registry/map-limit.js'
 import {SHA256_METADATA} from './backup.js'
-import {assertDigest, assertRepository, assertTag, blobKey, manifestKey, recordKey} from './layout.js'
+import {assertDigest, assertRepository, assertTag, blobKey, indexKey, recordKey} from './layout.js'
+import {fromDescriptor, readIndex, refName} from './oci-index.js'
+import {loadManifest as loadStored, ProblemError} from './read.js'
 import {withStore} from './store.js'
 import {walkImage} from './walk.js'
 
-function sha256(data: Buffer): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`
+/** Standard tools find the image only through its index.json entry: one with this ref name and digest. */
+async function indexProblem(target: BackupStore, record: BackupRecord): Promise<null | VerifyProblem> {
+  const name = refName(record.repository, record.tag, record.digest)
+  const {index} = await readIndex(target)
+  const entry = index.manifests.map((d) => fromDescriptor(d)).find((e) => e?.ref === name)
+  const key = indexKey(target.prefix)
+  if (!entry) return {detail: `index.json has no entry for ${name}`, digest: record.digest, key, kind: 'record'}
+  if (entry.digest !== record.digest)
+    return {detail: `index.json names ${entry.digest} for ${name}`, digest: record.digest, key, kind: 'record'}
+  return null
 }
 
 /** Every name and digest of a record read back from S3 is outside input: checked before it builds a key or URL. */
@@ -78,21 +86,8 @@ export async function verifyBackup(
   if (!record) return done()
 
   const loadManifest = async (digest: string): Promise<{body: Buffer; mediaType: string}> => {
-    const key = manifestKey(target.prefix, digest)
     checked.manifests++
-    const got = await store.getBytes(key)
-    if (!got)
-      throw Object.assign(new Error('missing'), {
-        problem: {detail: 'manifest object missing', digest, key, kind: 'missing'},
-      })
-    const actual = sha256(got.body)
-    if (actual !== digest) {
-      throw Object.assign(new Error('digest'), {
-        problem: {detail: `manifest bytes hash to ${actual}`, digest, key, kind: 'digest'},
-      })
-    }
-
-    return {body: got.body, mediaType: got.contentType ?? ''}
+    return loadStored(target, digest)
   }
 
   let graphBlobs: Array<{digest: string; size: number}>
@@ -101,9 +96,8 @@ export async function verifyBackup(
     const graph = await walkImage({...top, digest: record.digest}, loadManifest, `${record.repository} backup`)
     graphBlobs = graph.blobs
   } catch (error) {
-    const p = (error as {problem?: VerifyProblem}).problem
-    if (!p) throw error
-    problems.push(p)
+    if (!(error instanceof ProblemError)) throw error
+    problems.push(error.problem)
     // Without every manifest the blob set cannot be derived; still check the record's blobs for a full report.
     graphBlobs = record.blobs
   }
@@ -142,5 +136,7 @@ export async function verifyBackup(
     return null
   })
   problems.push(...blobProblems.filter((p): p is VerifyProblem => p !== null))
+  const indexed = await indexProblem(target, record)
+  if (indexed) problems.push(indexed)
   return done()
 }

@@ -1,12 +1,12 @@
 import type {DrcConfig} from '../config/types.js'
-import type {UsageGraph} from './graph.js'
-import type {UsageRules} from './types.js'
+import type {UsageGraph} from '../usage/graph.js'
+import type {UsageRules} from '../usage/types.js'
 
 import {lazySecretReader} from '../kube/client.js'
-import {readLatest, writeReport} from '../reports/store.js'
 import {connectMongo, type MongoConnection} from '../services/mongo.js'
-import {buildUsageGraph} from './build.js'
-import {graphFromReport, USAGE_REPORT_VERSION, type UsageReport, usageReport, usageReportName} from './report.js'
+import {buildUsageGraph} from '../usage/build.js'
+import {graphFromReport, USAGE_REPORT_VERSION, type UsageReport, usageReport, usageReportName} from '../usage/report.js'
+import {readLatest, writeReport} from './store.js'
 
 /** Connects through the shared factory; the MongoDB password may come from the platform's Kubernetes secret. */
 export function connectUsageDb(config: DrcConfig): Promise<MongoConnection> {

@@ -1,6 +1,0 @@
-export {backupImage, SHA256_METADATA} from './backup.js'
-export {blobKey, manifestKey, recordKey} from './layout.js'
-export {restoreImage} from './restore.js'
-export {S3BackupError} from './store.js'
-export type * from './types.js'
-export {readRecord, verifyBackup} from './verify.js'
