@@ -29,7 +29,7 @@ const SELF = fileURLToPath(import.meta.url)
 /** Child mode: build the graph once and print JSON with wall time and peak RSS. */
 async function child(uri: string, db: string): Promise<void> {
   const {MongoClient} = await import('mongodb')
-  const {buildUsageGraph} = await import('../src/usage/build.js')
+  const {buildUsageGraph} = await import('../packages/core/src/usage/build.js')
   const client = new MongoClient(uri)
   await client.connect()
   const started = performance.now()

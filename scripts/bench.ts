@@ -1,7 +1,7 @@
 /**
- * `npm run bench`: each section is an exported function returning rows; sections run in order on this machine,
- * against real local services, and print as one table. Add a section by appending to SECTIONS.
- *   --tags N (default 5000), --concurrency N (default 8), --only <section>
+ * `npm run bench`: each section is an exported function returning rows (or a markdown table); sections run in
+ * order on this machine, against real local services. Add a section by appending to SECTIONS.
+ *   --concurrency N (default 8), --only <section>; BENCH_SIZES=1000,10000 (images of the registry-scan section)
  */
 import {benchRegistryScan, type BenchRow} from '../bench/registry-scan.js'
 import {benchUsage, usageBenchRows} from '../bench/usage.js'
@@ -9,12 +9,12 @@ import {startRegistry} from '../test/support/registry.js'
 
 export interface BenchSection {
   name: string
-  run(opts: BenchOptions): Promise<BenchRow[]>
+  run(opts: BenchOptions): Promise<BenchRow[] | string>
 }
 
 export interface BenchOptions {
   concurrency: number
-  tags: number
+  sizes: number[]
 }
 
 export const SECTIONS: BenchSection[] = [
@@ -23,7 +23,7 @@ export const SECTIONS: BenchSection[] = [
     async run(opts) {
       const reg = await startRegistry()
       try {
-        return await benchRegistryScan({concurrency: opts.concurrency, registryUrl: reg.url, tags: opts.tags})
+        return await benchRegistryScan({concurrency: opts.concurrency, registryUrl: reg.url, sizes: opts.sizes})
       } finally {
         await reg.stop()
       }
@@ -44,14 +44,24 @@ function arg(name: string, fallback: string): string {
 }
 
 export async function main(): Promise<void> {
-  const opts: BenchOptions = {concurrency: Number(arg('concurrency', '8')), tags: Number(arg('tags', '5000'))}
+  const sizes = (process.env.BENCH_SIZES ?? '1000,10000')
+    .split(',')
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0)
+    .sort((a, b) => a - b)
+  const opts: BenchOptions = {concurrency: Number(arg('concurrency', '8')), sizes}
   const only = arg('only', '')
   for (const section of SECTIONS) {
     if (only && section.name !== only) continue
     // eslint-disable-next-line no-await-in-loop
     const rows = await section.run(opts)
-    const width = Math.max(...rows.map((r) => r.name.length))
     process.stdout.write(`\n== ${section.name} ==\n`)
+    if (typeof rows === 'string') {
+      process.stdout.write(`${rows}\n`)
+      continue
+    }
+
+    const width = Math.max(...rows.map((r) => r.name.length))
     for (const r of rows)
       process.stdout.write(
         `  ${r.name.padEnd(width)}  ${String(r.value).padStart(8)}${r.notes ? `   (${r.notes})` : ''}\n`,

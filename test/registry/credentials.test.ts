@@ -3,19 +3,19 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-import type {DrcConfig} from '../../src/config/types.js'
+import type {DrcConfig} from '../../packages/core/src/config/types.js'
 
-import {loadConfig} from '../../src/config/load.js'
-import {parseChallenge} from '../../src/registry/auth.js'
-import {registryBaseUrl} from '../../src/registry/client.js'
+import {loadConfig} from '../../packages/core/src/config/load.js'
+import {parseChallenge} from '../../packages/core/src/registry/auth.js'
+import {registryBaseUrl} from '../../packages/core/src/registry/client.js'
 import {
   credentialsFromDockerConfig,
   ecrCredentials,
   ecrRegion,
   type ReadSecret,
   resolveCredentials,
-} from '../../src/registry/credentials.js'
-import {backoffMs, retryAfterMs, TokenBucket} from '../../src/registry/throttle.js'
+} from '../../packages/core/src/registry/credentials.js'
+import {backoffMs, retryAfterMs, TokenBucket} from '../../packages/core/src/registry/throttle.js'
 import {type MotoHandle, startMoto} from '../support/moto.js'
 
 const dockerConfig = (auths: Record<string, unknown>): Record<string, string> => ({

@@ -7,10 +7,19 @@ import path from 'node:path'
 import type {DrcConfig} from '../config/types.js'
 
 import {DrcError} from '../lib/errors.js'
+import {inCluster} from './configured.js'
 import {decodeSecretData} from './secrets.js'
 
-/** Where the service account of a pod is mounted; its token file marks "running inside a cluster". */
-export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount'
+export {inCluster, kubeConfigured, SERVICE_ACCOUNT_DIR} from './configured.js'
+
+/**
+ * The one place the Kubernetes client library is loaded at run time (it takes over a second and ~75 MB):
+ * only once a configuration has been found, never at module load, so commands that do not talk to
+ * Kubernetes never pay for it.
+ */
+export async function kubeLibrary(): Promise<typeof import('@kubernetes/client-node')> {
+  return import('@kubernetes/client-node')
+}
 
 export type KubeConfigSource = 'in-cluster' | `kubeconfig:${string}`
 
@@ -42,13 +51,6 @@ export class KubeUnavailableError extends DrcError {
   }
 }
 
-function inCluster(env: NodeJS.ProcessEnv): boolean {
-  return (
-    Boolean(env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) &&
-    existsSync(path.join(SERVICE_ACCOUNT_DIR, 'token'))
-  )
-}
-
 /**
  * Loads the Kubernetes configuration: in-cluster first (a pod's service account), then the configured
  * kubeconfig (kubernetes.kubeconfig, which KUBECONFIG also sets), then ~/.kube/config.
@@ -60,7 +62,7 @@ export async function loadKubeConfig(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<{kc: KubeConfig; source: KubeConfigSource}> {
   if (inCluster(env)) {
-    const {KubeConfig} = await import('@kubernetes/client-node')
+    const {KubeConfig} = await kubeLibrary()
     const kc = new KubeConfig()
     kc.loadFromCluster()
     return {kc, source: 'in-cluster'}
@@ -81,7 +83,7 @@ export async function loadKubeConfig(
   }
 
   // The library takes over a second to import: only load it once there is a configuration to read.
-  const k8s = await import('@kubernetes/client-node')
+  const k8s = await kubeLibrary()
   const kc = new k8s.KubeConfig()
   try {
     kc.loadFromFile(files[0])
@@ -114,7 +116,9 @@ export async function createKubeClients(
   env: NodeJS.ProcessEnv = process.env,
   opts: KubeClientOptions = {},
 ): Promise<KubeClients> {
-  const [k8s, {kc, source}] = await Promise.all([import('@kubernetes/client-node'), loadKubeConfig(config, env)])
+  // Configuration first: with none, this throws before the library is loaded (not in parallel with it).
+  const {kc, source} = await loadKubeConfig(config, env)
+  const k8s = await kubeLibrary()
   const {signal} = opts
   if (!signal) return {apps: kc.makeApiClient(k8s.AppsV1Api), core: kc.makeApiClient(k8s.CoreV1Api), kc, source}
   // What kc.makeApiClient builds, plus a middleware that attaches the signal: the library has no request
