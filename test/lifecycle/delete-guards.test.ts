@@ -4,10 +4,10 @@ import {expect} from 'chai'
 import {randomUUID} from 'node:crypto'
 import http from 'node:http'
 
-import type {DeleteDeps} from '../../src/lifecycle/execute.js'
-import type {PlanItem} from '../../src/lifecycle/types.js'
+import type {DeleteDeps} from '../../packages/core/src/lifecycle/execute.js'
+import type {PlanItem} from '../../packages/core/src/lifecycle/types.js'
 
-import {deleteItems} from '../../src/lifecycle/execute.js'
+import {deleteItems} from '../../packages/core/src/lifecycle/execute.js'
 import {pushImages} from '../fixtures/push-images.js'
 import {testClient} from '../registry/helpers.js'
 import {forwardRequest} from '../support/fault-proxy.js'

@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 
-import {BlobGraph, type ManifestNode} from '../../src/analysis/graph.js'
-import {buildDeletionPlan, normalizeRepository} from '../../src/lifecycle/digest-plan.js'
+import {BlobGraph, type ManifestNode} from '../../packages/core/src/analysis/graph.js'
+import {buildDeletionPlan, normalizeRepository} from '../../packages/core/src/lifecycle/digest-plan.js'
 
 const R = 'acme/environment'
 const d = (n: string) => `sha256:${n.padStart(64, '0')}`

@@ -1,8 +1,10 @@
 import type {Db, Document} from 'mongodb'
 
-import {hexOf, loadIdFilter, type MalformedHandler, malformedMessage, warnOnStderr} from 'drc'
+import {hexOf, loadIdFilter, type MalformedHandler, malformedMessage, warnOnStderr} from '@drc/core'
 
 export interface ArchivedImage {
+  /** `_id` (hex) of the revision or model version whose image this is; null when it is no ObjectId. */
+  recordId: null | string
   repository: string
   tag: string
 }
@@ -24,6 +26,7 @@ function imageAt(
   value: unknown,
   report: (field: string, problem: string) => void,
   field: string,
+  recordId: null | string,
 ): ArchivedImage | null {
   if (value === undefined || value === null) return null
   const image = value as {repository?: unknown; tag?: unknown}
@@ -33,7 +36,7 @@ function imageAt(
   }
 
   if (!image.tag) return null
-  return {repository: typeof image.repository === 'string' ? image.repository : '', tag: image.tag as string}
+  return {recordId, repository: typeof image.repository === 'string' ? image.repository : '', tag: image.tag as string}
 }
 
 function add(map: Map<string, ArchivedImage[]>, key: string, image: ArchivedImage | null): void {
@@ -66,14 +69,15 @@ export async function archivedEnvironments(db: Db, warn: MalformedHandler = warn
     const idFilter = await loadIdFilter()
     const cursor = db
       .collection('environment_revisions')
-      .find(idFilter('environmentId', ids), {projection: {environmentId: 1, metadata: 1}})
+      .find(idFilter('environmentId', ids), {projection: {_id: 1, environmentId: 1, metadata: 1}})
     for await (const r of cursor) {
       const envId = hexOf(r.environmentId)
       if (!envId || !envs.has(envId)) continue
       counts.set(envId, (counts.get(envId) ?? 0) + 1)
       const report = (field: string, problem: string) =>
         warn(malformedMessage('environment_revisions', r._id, field, problem))
-      add(images, envId, imageAt(metadataOf(r, report)?.dockerImageName, report, 'metadata.dockerImageName'))
+      const image = imageAt(metadataOf(r, report)?.dockerImageName, report, 'metadata.dockerImageName', hexOf(r._id))
+      add(images, envId, image)
     }
   }
 
@@ -111,7 +115,8 @@ export async function archivedModels(db: Db, warn: MalformedHandler = warnOnStde
       }
 
       for (const [i, b] of builds.entries()) {
-        add(images, modelId, imageAt((b as Document | null)?.slug?.image, report, `metadata.builds.${i}.slug.image`))
+        const field = `metadata.builds.${i}.slug.image`
+        add(images, modelId, imageAt((b as Document | null)?.slug?.image, report, field, hexOf(v._id)))
       }
     }
   }

@@ -5,15 +5,16 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import type {DeletionResult} from '../../../src/lifecycle/index.js'
+import type {DeletionResult} from '../../../packages/core/src/lifecycle/index.js'
 
-import {sha256Digest} from '../../../src/registry/client.js'
-import {DeletionDisabledError} from '../../../src/registry/errors.js'
+import {sha256Digest} from '../../../packages/core/src/registry/client.js'
+import {DeletionDisabledError} from '../../../packages/core/src/registry/errors.js'
 import {type Dataset, factsOf, generateDataset, seedMongo} from '../../../test/fixtures/index.js'
 import {layerBytes, pushImages} from '../../../test/fixtures/push-images.js'
 import {testClient} from '../../../test/registry/helpers.js'
 import {BIN} from '../../../test/support/cli.js'
-import {type RegistryWithKube, services, startRegistryWithKube} from '../../../test/support/harness.js'
+import {services} from '../../../test/support/harness.js'
+import {type ClusterRegistry, startClusterRegistry} from '../../../test/support/kube-cluster.js'
 import {linkedPluginsEnv} from '../../../test/support/plugin-cli.js'
 import {startRegistry} from '../../../test/support/registry.js'
 import {runCli} from './helpers.js'
@@ -26,7 +27,7 @@ const DELETE_ENV = 'REGISTRY_STORAGE_DELETE_ENABLED'
 
 /**
  * The deletion lifecycle end to end through bin/run.js with the archived plugin linked: a dedicated registry
- * (deletion locked) under the fake Kubernetes API, a fresh MongoDB database per test seeded from the fixtures,
+ * (deletion locked) under the real Kubernetes API (simulated node), a fresh MongoDB database per test seeded from the fixtures,
  * moto S3 for backups.
  */
 describe('@drc/plugin-archived: drc archived delete (lifecycle, real services)', function () {
@@ -82,7 +83,7 @@ describe('@drc/plugin-archived: drc archived delete (lifecycle, real services)',
    */
   async function expectedDeleted(db: string): Promise<string[]> {
     const {MongoClient} = await import('mongodb')
-    const {buildUsageGraph} = await import('../../../src/usage/build.js')
+    const {buildUsageGraph} = await import('../../../packages/core/src/usage/build.js')
     const client = await MongoClient.connect(services().mongo.uri)
     try {
       const now = new Date()
@@ -99,7 +100,7 @@ describe('@drc/plugin-archived: drc archived delete (lifecycle, real services)',
   }
 
   let pluginEnv: Record<string, string>
-  let pair: RegistryWithKube | undefined
+  let pair: ClusterRegistry | undefined
 
   before(() => {
     pluginEnv = linkedPluginsEnv('archived')
@@ -111,7 +112,7 @@ describe('@drc/plugin-archived: drc archived delete (lifecycle, real services)',
   })
 
   async function world(): Promise<{db: string; env: Record<string, string>; outputDir: string}> {
-    pair = await startRegistryWithKube()
+    pair = await startClusterRegistry()
     await pushImages(testClient(pair.registry.url), images)
     const db = `plugin_archived_delete_${randomUUID().slice(0, 8)}`
     await seedMongo(services().mongo.uri, db, dataset)
@@ -121,12 +122,12 @@ describe('@drc/plugin-archived: drc archived delete (lifecycle, real services)',
       ...pluginEnv,
       AWS_ACCESS_KEY_ID: s3.accessKeyId,
       AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-      DOMINO_PLATFORM_NAMESPACE: pair.kube.namespace,
+      DOMINO_PLATFORM_NAMESPACE: pair.namespace,
       DRC_MONGO_URI: services().mongo.uri,
       DRC_REGISTRY_IN_CLUSTER: 'true',
-      DRC_REGISTRY_STATEFULSET: pair.kube.statefulset,
+      DRC_REGISTRY_STATEFULSET: pair.name,
       DRC_S3_ENDPOINT: s3.endpoint,
-      KUBECONFIG: pair.kube.kubeconfigPath,
+      KUBECONFIG: pair.kubeconfigPath,
       MONGODB_DB: db,
       OUTPUT_DIR: outputDir,
       REGISTRY_URL: pair.registry.url,
@@ -160,8 +161,8 @@ describe('@drc/plugin-archived: drc archived delete (lifecycle, real services)',
     }
   }
 
-  const stsEnv = () => {
-    const sts = pair!.kube.object('statefulsets', pair!.kube.statefulset) as {
+  const stsEnv = async () => {
+    const sts = (await pair!.get('statefulsets', pair!.name)) as {
       spec: {template: {spec: {containers: Array<{env?: Array<{name: string; value?: string}>}>}}}
     }
     return sts.spec.template.spec.containers[0].env
@@ -202,12 +203,12 @@ describe('@drc/plugin-archived: drc archived delete (lifecycle, real services)',
     expect(await presentTags()).to.deep.equal(tagsBefore)
     expect(await mongoCounts(db)).to.deep.equal(mongoBefore)
     expect(existsSync(path.join(outputDir, 'archived-delete-audit-latest.json'))).to.equal(false)
-    expect(stsEnv()).to.deep.equal([{name: DELETE_ENV, value: 'false'}])
+    expect(await stsEnv()).to.deep.equal([{name: DELETE_ENV, value: 'false'}])
   })
 
   it('invariants 2, 5, 7, 8: deletes unused archived images only, keeps shared and in-use ones, re-locks, audits', async () => {
     const {db, env, outputDir} = await world()
-    const priorEnv = stsEnv()
+    const priorEnv = await stsEnv()
     const mongoBefore = await mongoCounts(db)
     const expected = await expectedDeleted(db)
     expect(expected.length, 'unused archived tags in the fixture').to.be.greaterThan(0)
@@ -244,8 +245,8 @@ describe('@drc/plugin-archived: drc archived delete (lifecycle, real services)',
 
     // Invariant 5: locked again (DELETE answers 405) with the prior StatefulSet setting restored.
     expect(out.lock).to.equal('relocked')
-    expect(stsEnv()).to.deep.equal(priorEnv)
-    await pair!.kube.waitForRollouts()
+    expect(await stsEnv()).to.deep.equal(priorEnv)
+    await pair!.waitForRollouts()
     const client = testClient(pair!.registry.url)
     const {digest} = await client.headManifest(REPO, 'keep-me')
     const refused = await client.deleteManifest(REPO, digest).then(
@@ -259,11 +260,14 @@ describe('@drc/plugin-archived: drc archived delete (lifecycle, real services)',
     const audit = JSON.parse(readFileSync(auditFile, 'utf8')) as {data: DeletionResult; schema: string}
     expect(audit.schema).to.equal('archived-delete-audit')
     expect(audit.data.counts).to.deep.equal({
+      already_deleted: 0,
       backed_up: 0,
       deleted: out.deleted.length,
       deleted_unverified: 0,
       failed: 0,
       in_use: inUse.length,
+      mongo_kept: 0,
+      mongo_removed: 0,
       planned: out.planned.length,
       skipped: out.skipped.length,
     })
@@ -324,7 +328,7 @@ describe('@drc/plugin-archived: drc archived delete (lifecycle, real services)',
     const {env} = await world()
     const link = await runCli(['plugins', 'link', path.join(HERE, 'fixtures/hook-plugin'), '--no-install'], {env})
     expect(link.code, link.stderr).to.equal(0)
-    const rolloutsBefore = pair!.kube.rollouts
+    const rolloutsBefore = pair!.rollouts()
 
     const dry = await runCli(['archived', 'delete', '--json'], {env: {...env, DRC_TEST_PLAN_HOOK_FAILS: '1'}})
     expect(dry.code, dry.stderr).to.equal(0)
@@ -335,13 +339,13 @@ describe('@drc/plugin-archived: drc archived delete (lifecycle, real services)',
     expect(vetoed.stderr).to.match(/preflight vetoed by a plugin hook: .*change freeze: \d+ deletes refused/)
     const after = await presentTags()
     for (const t of plannedTags) expect(after, t).to.include(t)
-    expect(pair!.kube.rollouts).to.equal(rolloutsBefore)
-    expect(stsEnv()).to.deep.equal([{name: DELETE_ENV, value: 'false'}])
+    expect(pair!.rollouts()).to.equal(rolloutsBefore)
+    expect(await stsEnv()).to.deep.equal([{name: DELETE_ENV, value: 'false'}])
   })
 
   it('invariant 5 + 7: SIGINT while the registry is being unlocked re-locks it, writes the audit, exits 130', async () => {
     const {env, outputDir} = await world()
-    const priorEnv = stsEnv()
+    const priorEnv = await stsEnv()
     let signalled = false
     const r = await runCli(['archived', 'delete', '--apply', '--force', '--unused-since-days', String(SINCE_DAYS)], {
       env,
@@ -355,8 +359,8 @@ describe('@drc/plugin-archived: drc archived delete (lifecycle, real services)',
     })
     expect(signalled, r.stderr).to.equal(true)
     expect(r.code, r.stderr).to.equal(130)
-    await pair!.kube.waitForRollouts()
-    expect(stsEnv()).to.deep.equal(priorEnv)
+    await pair!.waitForRollouts()
+    expect(await stsEnv()).to.deep.equal(priorEnv)
     const after = await presentTags()
     for (const t of plannedTags) expect(after, t).to.include(t)
     const audit = JSON.parse(readFileSync(path.join(outputDir, 'archived-delete-audit-latest.json'), 'utf8')) as {
@@ -404,7 +408,7 @@ describe('@drc/plugin-archived: drc archived delete (lifecycle, real services)',
   it("--model: deletes the unused slug images of archived models, never a live model's", async () => {
     const {db, env} = await world()
     const {MongoClient} = await import('mongodb')
-    const {buildUsageGraph} = await import('../../../src/usage/build.js')
+    const {buildUsageGraph} = await import('../../../packages/core/src/usage/build.js')
     const client = await MongoClient.connect(services().mongo.uri)
     let expected: string[]
     try {
@@ -466,10 +470,10 @@ describe('@drc/plugin-archived: drc archived delete (lifecycle, real services)',
     }
   })
 
-  it('invariant 8: --mongo-cleanup and --force without --apply are refused (exit 2) before anything is read', async () => {
-    const r = await runCli(['archived', 'delete', '--apply', '--force', '--mongo-cleanup'], {env: pluginEnv})
+  it('invariant 8: --apply with --dry-run, and --force without --apply, are refused (exit 2) before anything is read', async () => {
+    const r = await runCli(['archived', 'delete', '--apply', '--dry-run', '--force'], {env: pluginEnv})
     expect(r.code).to.equal(2)
-    expect(r.stderr).to.match(/--mongo-cleanup is not supported yet/)
+    expect(r.stderr).to.match(/--apply and --dry-run contradict each other/)
     const forceOnly = await runCli(['archived', 'delete', '--force'], {env: pluginEnv})
     expect(forceOnly.code).to.equal(2)
     expect(forceOnly.stderr).to.match(/--force only makes sense with --apply/)

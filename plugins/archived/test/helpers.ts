@@ -3,7 +3,7 @@ import {type ChildProcess, spawn} from 'node:child_process'
 import {BIN, REPO_ROOT} from '../../../test/support/cli.js'
 
 /**
- * bin/run.js in a child process without blocking this one: the fake Kubernetes API runs in the mocha process
+ * bin/run.js in a child process without blocking this one: the node simulator runs in the mocha process
  * and must keep answering while the command runs (spawnSync would freeze it).
  */
 export async function runCli(

@@ -5,9 +5,9 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import type {DeletionResult} from '../../../src/lifecycle/index.js'
+import type {DeletionResult} from '../../../packages/core/src/lifecycle/index.js'
 
-import {sha256Digest} from '../../../src/registry/client.js'
+import {sha256Digest} from '../../../packages/core/src/registry/client.js'
 import {type Dataset, factsOf, generateDataset, seedMongo} from '../../../test/fixtures/index.js'
 import {layerBytes, pushImages} from '../../../test/fixtures/push-images.js'
 import {testClient} from '../../../test/registry/helpers.js'
@@ -97,7 +97,7 @@ describe('@drc/plugin-archived: plan figures, build chain, signals, exit codes (
   /** Archived tags the full usage graph calls unused (the build chain rule is not applied here). */
   async function unusedArchivedTags(db: string): Promise<string[]> {
     const {MongoClient} = await import('mongodb')
-    const {buildUsageGraph} = await import('../../../src/usage/build.js')
+    const {buildUsageGraph} = await import('../../../packages/core/src/usage/build.js')
     const client = await MongoClient.connect(services().mongo.uri)
     try {
       const now = new Date()

@@ -27,6 +27,8 @@ export class RecheckFailedError extends DrcError {
 }
 
 export interface DeleteDeps {
+  /** Runs right before each DELETE is sent (the journal records it first); a failure fails that item. */
+  beforeDelete?: (item: PlanItem) => Promise<void>
   db: Db
   /** Checks whether an image is in use right now (src/usage/live.ts isInUse; injected for the lazy import). */
   isInUse: (db: Db, ref: string, rules: UsageRules) => Promise<{inUse: boolean; reasons: string[]; usage?: unknown}>
@@ -173,6 +175,8 @@ export async function deleteItems(items: readonly PlanItem[], deps: DeleteDeps):
         continue
       }
 
+      // eslint-disable-next-line no-await-in-loop
+      await deps.beforeDelete?.(item)
       // eslint-disable-next-line no-await-in-loop
       await deps.registry.deleteManifest(item.repository, item.digest)
     } catch (error) {

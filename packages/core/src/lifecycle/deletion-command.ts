@@ -9,15 +9,28 @@ import {errorMessage, UsageError} from '../lib/errors.js'
 import {humanBytes} from '../reports/format.js'
 
 export interface DeletionFlags {
+  'allow-empty-repository': boolean
   apply: boolean
   backup: boolean
+  'dry-run': boolean
   force: boolean
+  'max-delete'?: number
   'mongo-cleanup': boolean
+  'operation-id'?: string
+  resume: boolean
   'unused-since-days'?: number
 }
 
 export interface DeletionResult extends DeletionReport {
   report_path: null | string
+}
+
+/** Backup-only (--backup without --apply): what was backed up and verified, and what failed. */
+function backupOnlyLines(report: DeletionReport): string[] {
+  return [
+    ...report.backed_up.map((k) => `  ✓ backed up and verified ${k}`),
+    ...report.backup_failed.map((f) => `  ✗ backup failed ${f.key}: ${f.reason}`),
+  ]
 }
 
 /**
@@ -28,20 +41,46 @@ export interface DeletionResult extends DeletionReport {
 export abstract class DeletionCommand<T extends typeof Command> extends BaseCommand<T> {
   static baseFlags = {
     ...BaseCommand.baseFlags,
+    'allow-empty-repository': Flags.boolean({
+      description: 'Allow a plan that deletes every tag of a repository (refused otherwise, exit 2).',
+      helpGroup: 'DELETION',
+    }),
     apply: Flags.boolean({
-      description: 'Delete for real (default: dry run, which prints the plan and changes nothing).',
+      description:
+        'Delete for real (default: dry run, which prints the plan and changes nothing; security.dry_run_by_default: false makes --apply the default).',
       helpGroup: 'DELETION',
     }),
     backup: Flags.boolean({
-      description: 'Back every image up to S3 and verify the backup before deleting it; a failed backup skips it.',
+      description:
+        'Back every image up to S3 and verify the backup before deleting it; a failed backup skips it. Without --apply: back the plan up and delete nothing.',
+      helpGroup: 'DELETION',
+    }),
+    'dry-run': Flags.boolean({
+      description: 'Only plan, whatever security.dry_run_by_default says.',
       helpGroup: 'DELETION',
     }),
     force: Flags.boolean({
       description: 'With --apply: do not ask for confirmation (needed without a terminal).',
       helpGroup: 'DELETION',
     }),
+    'max-delete': Flags.integer({
+      description:
+        'Refuse (exit 2, nothing changed) a plan of more manifests than this (default security.max_delete, 1000).',
+      helpGroup: 'DELETION',
+      min: 0,
+    }),
     'mongo-cleanup': Flags.boolean({
-      description: 'Also remove the MongoDB records of deleted images (not supported yet: refused).',
+      description:
+        'After the deletes, remove the MongoDB records of the deleted images (guarded; each saved whole in the audit report: drc mongo restore undoes it).',
+      helpGroup: 'DELETION',
+    }),
+    'operation-id': Flags.string({
+      description: 'With --resume: the journal to continue (its plan id) when several interrupted runs left one.',
+      helpGroup: 'DELETION',
+    }),
+    resume: Flags.boolean({
+      description:
+        'Continue the interrupted run of the same plan from its journal (<output_dir>/checkpoints/<plan id>.json): nothing is deleted twice.',
       helpGroup: 'DELETION',
     }),
     'unused-since-days': Flags.integer({
@@ -51,6 +90,12 @@ export abstract class DeletionCommand<T extends typeof Command> extends BaseComm
     }),
   }
 
+  /**
+   * False in a whole-environment strategy (unused environments): an environment's active revision is then kept
+   * only by what uses it, not by being active (design.md "Usage rules decided"). Plan and re-check alike.
+   */
+  static activeRevisionKeeps = true
+
   /** The candidates of this strategy, each with its evidence. Read-only: it must not change anything. */
   abstract plan(ctx: PlanContext): Promise<Candidate[]>
 
@@ -58,18 +103,29 @@ export abstract class DeletionCommand<T extends typeof Command> extends BaseComm
     // oclif leaves an absent boolean flag undefined: make the report say false.
     const raw = this.flags as unknown as Partial<DeletionFlags>
     const flags: DeletionFlags = {
+      'allow-empty-repository': Boolean(raw['allow-empty-repository']),
       apply: Boolean(raw.apply),
       backup: Boolean(raw.backup),
+      'dry-run': Boolean(raw['dry-run']),
       force: Boolean(raw.force),
+      'max-delete': raw['max-delete'],
       'mongo-cleanup': Boolean(raw['mongo-cleanup']),
+      'operation-id': raw['operation-id'],
+      resume: Boolean(raw.resume),
       'unused-since-days': raw['unused-since-days'],
     }
-    if (flags['mongo-cleanup'])
-      throw new UsageError('--mongo-cleanup is not supported yet: nothing was done', [
-        'run without --mongo-cleanup; the registry deletion does not need it',
-      ])
-    if (flags.force && !flags.apply) throw new UsageError('--force only makes sense with --apply')
+    if (flags.apply && flags['dry-run']) throw new UsageError('--apply and --dry-run contradict each other: pick one')
     const config = await this.loadDrcConfig()
+    // security.dry_run_by_default: false makes a run without --apply apply (confirmation rules unchanged); --dry-run
+    // still only plans, and --backup without --apply stays the predecessor's backup-only mode (deletes nothing).
+    if (!flags.apply && !flags['dry-run'] && !flags.backup && !config.security.dry_run_by_default) {
+      flags.apply = true
+      if (!this.jsonEnabled()) this.logToStderr('security.dry_run_by_default is false: applying (--dry-run only plans)')
+    }
+
+    // --backup --force is the predecessor's backup-only spelling: accepted (backup-only asks nothing).
+    if (flags.force && !flags.apply && !flags.backup)
+      throw new UsageError('--force only makes sense with --apply (or --backup)')
     const loaded = await this.loadConfigRaw()
     const [{askYesNo, assertCanConfirm}, {runDeletionPipeline}] = await Promise.all([
       import('./confirm.js'),
@@ -89,6 +145,7 @@ export abstract class DeletionCommand<T extends typeof Command> extends BaseComm
     }
 
     const {exitCode, report, reportPath} = await runDeletionPipeline({
+      allowEmptyRepository: flags['allow-empty-repository'],
       apply: flags.apply,
       backup: flags.backup,
       config,
@@ -98,10 +155,15 @@ export abstract class DeletionCommand<T extends typeof Command> extends BaseComm
       log: (m) => {
         if (!quiet) this.logToStderr(m)
       },
+      maxDelete: flags['max-delete'],
+      mongoCleanup: flags['mongo-cleanup'],
+      operationId: flags['operation-id'],
       plan: (ctx) => this.plan(ctx),
       quiet,
+      resume: flags.resume,
       strategy: this.id ?? this.constructor.name,
       unusedSinceDays: flags['unused-since-days'],
+      ...((this.constructor as typeof DeletionCommand).activeRevisionKeeps ? {} : {activeRevisionKeeps: false}),
     })
     if (!quiet) this.print(report, reportPath)
     for (const w of report.warnings) this.warn(w)
@@ -110,8 +172,15 @@ export abstract class DeletionCommand<T extends typeof Command> extends BaseComm
   }
 
   private print(report: DeletionReport, reportPath: null | string): void {
-    const mode = report.apply ? 'Audit' : 'Plan (dry run: nothing was changed; --apply deletes)'
+    const backedUp = report.apply ? [] : backupOnlyLines(report)
+    const mode = report.apply
+      ? 'Audit'
+      : backedUp.length > 0
+        ? 'Plan, backed up (backup only: nothing was deleted; --apply deletes)'
+        : 'Plan (dry run: nothing was changed; --apply deletes)'
     this.log(`${mode} of ${report.strategy}`)
+    for (const line of backedUp) this.log(line)
+
     if (!report.apply)
       for (const i of report.planned)
         this.log(
@@ -132,6 +201,15 @@ export abstract class DeletionCommand<T extends typeof Command> extends BaseComm
     this.log(
       `${c.planned} planned, ${c.in_use} in use now, ${c.skipped} kept, ${c.backed_up} backed up, ${c.deleted} deleted${c.deleted_unverified > 0 ? ` (+${c.deleted_unverified} unverified)` : ''}, ${c.failed} failed; predicted freed ${humanBytes(report.predicted_freed_bytes)}${report.apply ? ` (${humanBytes(report.predicted_freed_bytes_deleted)} by the deletes done)` : ''}`,
     )
+    this.printMongoCleanup(report, reportPath)
     if (reportPath) this.log(`report: ${reportPath}`)
+  }
+
+  private printMongoCleanup(report: DeletionReport, reportPath: null | string): void {
+    const mc = report.mongo_cleanup
+    if (!mc) return
+    for (const k of mc.kept) this.log(`  - MongoDB kept    ${k.collection} ${k.id}: ${k.reason}`)
+    const undo = mc.removed.length > 0 ? `; undo: drc mongo restore ${reportPath ?? mc.journal}` : ''
+    this.log(`MongoDB: ${mc.removed.length} records removed, ${mc.kept.length} kept${undo}`)
   }
 }

@@ -16,6 +16,15 @@ export interface LifecycleHookPayloads {
   'drc:backup': {failed: Array<{key: string; reason: string}>; strategy: string; verified: string[]}
   /** After the confirmation (--apply): true/false the operator's answer, null when nobody was asked (--force). */
   'drc:confirm': {confirmed: boolean | null; plan: DeletionPlan; strategy: string}
+  /**
+   * After --mongo-cleanup (runs after the re-lock): the records removed (each saved whole in the audit report and
+   * its undo journal, for `drc mongo restore`) and the ones kept, with the reason.
+   */
+  'drc:mongo-cleanup': {
+    kept: Array<{collection: string; id: string; reason: string}>
+    removed: Array<{collection: string; id: string}>
+    strategy: string
+  }
   /** After planning (dry run and --apply): what is expected to go, what is in use now, what is kept. */
   'drc:plan': {plan: DeletionPlan; strategy: string}
   /** After the delete phase: one outcome per planned item (deleted, deleted-unverified, skipped, failed). */

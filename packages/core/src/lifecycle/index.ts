@@ -2,4 +2,13 @@ export {DeletionCommand} from './deletion-command.js'
 export type {DeletionFlags, DeletionResult} from './deletion-command.js'
 export type {FireHook, LifecycleHookEvent, LifecycleHookPayloads} from './hooks.js'
 export type {DeletionReport, LockState, PhaseName, RunStatus} from './pipeline.js'
-export type {Candidate, DeletionPlan, ItemOutcome, PlanContext, PlanItem, SkippedItem} from './types.js'
+export type {
+  Candidate,
+  DeletionPlan,
+  ItemOutcome,
+  MongoRecord,
+  MongoRecordCollection,
+  PlanContext,
+  PlanItem,
+  SkippedItem,
+} from './types.js'

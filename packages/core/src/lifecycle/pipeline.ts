@@ -8,11 +8,11 @@ import type {ListrTask} from 'listr2'
 import type {Phase, PipelineOptions, RunState} from './run-state.js'
 
 import {DrcError} from '../lib/errors.js'
-import {ExitCode} from '../lib/exit-codes.js'
 import {type DeletionReport, writeRunReport} from './phases/audit.js'
 import {backupPhase} from './phases/backup.js'
 import {confirmPhase} from './phases/confirm.js'
 import {deletePhase} from './phases/delete.js'
+import {mongoCleanupPhase} from './phases/mongo-cleanup.js'
 import {planPhase} from './phases/plan.js'
 import {preflightPhase} from './phases/preflight.js'
 import {relockPhase} from './phases/relock.js'
@@ -24,7 +24,16 @@ export {planSummary} from './phases/plan.js'
 export type {LockState, PhaseName, PipelineOptions} from './run-state.js'
 
 /** The lifecycle, in order; the audit report (phases/audit.ts) follows on every path of an --apply run. */
-export const PHASES: readonly Phase[] = [planPhase, preflightPhase, confirmPhase, backupPhase, deletePhase, relockPhase]
+export const PHASES: readonly Phase[] = [
+  planPhase,
+  preflightPhase,
+  confirmPhase,
+  backupPhase,
+  deletePhase,
+  relockPhase,
+  // Registry first, MongoDB second (invariant 6): only records of images whose delete succeeded.
+  mongoCleanupPhase,
+]
 
 export interface PipelineResult {
   exitCode: number
@@ -91,7 +100,8 @@ export async function runDeletionPipeline(opts: PipelineOptions): Promise<Pipeli
     if (!opts.apply) {
       if (st.failure) throw st.failure
       const {path, report} = await writeRunReport(st)
-      return {exitCode: ExitCode.SUCCESS, report, reportPath: path}
+      // 0 for a plan; with --backup (backup-only) 4 or 1 when backups failed.
+      return {exitCode: report.exit_code, report, reportPath: path}
     }
 
     const {path: auditPath, report} = await writeRunReport(st)

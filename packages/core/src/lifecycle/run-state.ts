@@ -2,12 +2,19 @@ import type {Db} from 'mongodb'
 
 import type {BlobGraph} from '../analysis/graph.js'
 import type {DrcConfig, LoadedConfig} from '../config/types.js'
+import type {MongoCleanupResult} from '../mongo/types.js'
 import type {RegistryClient} from '../registry/client.js'
 import type {UsageRules} from '../usage/types.js'
 import type {FireHook} from './hooks.js'
+import type {Journal} from './journal.js'
+import type {ResumeInfo} from './resume.js'
 import type {Candidate, DeletionPlan, ItemOutcome, PlanContext} from './types.js'
 
 export interface PipelineOptions {
+  /** False for whole-environment strategies: the active revision mark alone keeps nothing (UsageRules). */
+  activeRevisionKeeps?: boolean
+  /** --allow-empty-repository: a plan may delete every tag of a repository. */
+  allowEmptyRepository?: boolean
   apply: boolean
   backup: boolean
   config: DrcConfig
@@ -17,8 +24,16 @@ export interface PipelineOptions {
   loaded: LoadedConfig
   /** Notes for the operator on stderr (silent under --json). */
   log: (message: string) => void
+  /** --max-delete: the largest plan accepted (else security.max_delete). */
+  maxDelete?: number
+  /** --mongo-cleanup: after the deletes, remove the records of deleted images (invariant 6, src/mongo/cleanup.ts). */
+  mongoCleanup?: boolean
+  /** --operation-id: the journal --resume continues (its plan id) when several exist. */
+  operationId?: string
   plan: (ctx: PlanContext) => Promise<Candidate[]>
   quiet: boolean
+  /** --resume: continue the journal of an interrupted run of the same plan (src/lifecycle/resume.ts). */
+  resume?: boolean
   /** Command id, e.g. `archived:delete`: names the reports. */
   strategy: string
   unusedSinceDays?: number
@@ -28,7 +43,7 @@ export interface PipelineOptions {
 export type LockState = 'never unlocked' | 'not needed' | 'RE-LOCK FAILED' | 'relocked'
 
 /** The phases in their order (design.md "The deletion lifecycle"); the audit report names the one reached. */
-export type PhaseName = 'audit' | 'backup' | 'confirm' | 'delete' | 'plan' | 'preflight' | 'relock'
+export type PhaseName = 'audit' | 'backup' | 'confirm' | 'delete' | 'mongo-cleanup' | 'plan' | 'preflight' | 'relock'
 
 /** Everything the phases share: each phase reads what earlier phases left and adds its own part. */
 export interface RunState {
@@ -36,6 +51,8 @@ export interface RunState {
   backups: {failed: Map<string, string>; verified: Set<string>}
   /** Aborted by SIGINT/SIGTERM during an --apply run (outside the unlocked window, which handles its own). */
   cancel: AbortController
+  /** The strategy's candidates (their `mongo` records drive the clean-up). */
+  candidates: Candidate[]
   db?: Db
   /** The operator declined at the confirmation. */
   declined: boolean
@@ -44,15 +61,21 @@ export interface RunState {
   /** Fires a lifecycle hook event; failures become warnings (except at drc:preflight, a veto). */
   hook: FireHook
   inCluster: boolean
+  /** The deletion journal of this --apply run (invariant 9), rewritten after every item. */
+  journal?: {file: string; journal: Journal}
   lock: LockState
   /** True while withDeletionUnlocked owns SIGINT/SIGTERM (it re-locks first, then reports back). */
   lockOwnsSignals: boolean
+  /** What --mongo-cleanup removed (saved whole) and kept; null when it did not run. */
+  mongoCleanup: MongoCleanupResult | null
   readonly opts: PipelineOptions
   outcomes: ItemOutcome[]
   /** The last phase that started. */
   phase: PhaseName
   plan: DeletionPlan
   registry?: RegistryClient
+  /** --resume: what the interrupted run already deleted (never deleted again). */
+  resume: null | ResumeInfo
   readonly started: Date
   warnings: string[]
 }
@@ -63,6 +86,7 @@ export function newRunState(opts: PipelineOptions): RunState {
     analysisPath: null,
     backups: {failed: new Map(), verified: new Set()},
     cancel: new AbortController(),
+    candidates: [],
     declined: false,
     failure: undefined,
     async hook(event, payload) {
@@ -73,10 +97,12 @@ export function newRunState(opts: PipelineOptions): RunState {
     inCluster: false,
     lock: 'not needed',
     lockOwnsSignals: false,
+    mongoCleanup: null,
     opts,
     outcomes: [],
     phase: 'plan',
     plan: {candidates: 0, inUse: [], items: [], predictedFreedBytes: 0, skipped: []},
+    resume: null,
     started: new Date(),
     warnings,
   }
@@ -87,6 +113,7 @@ export const usageRules = (st: RunState, now = new Date()): UsageRules => ({
   gracePeriodDays: st.opts.config.usage.grace_period_days,
   now,
   unusedSinceDays: st.opts.unusedSinceDays,
+  ...(st.opts.activeRevisionKeeps === false ? {activeRevisionKeeps: false} : {}),
 })
 
 /** What a phase may do to its listr task: a live title and one line of output. */

@@ -2,10 +2,27 @@ import type {Db} from 'mongodb'
 
 import type {DrcConfig} from '../config/types.js'
 
+/** The MongoDB collections --mongo-cleanup may remove documents from (domain-spec §3.6–3.8). */
+export type MongoRecordCollection = 'environment_revisions' | 'environments_v2' | 'model_versions' | 'models'
+
+/**
+ * A MongoDB document that stands for a candidate's image: a revision or model version (the image's own record)
+ * and its environment or model. With --mongo-cleanup it is removed only when the image of every candidate naming
+ * it was deleted, and only past the guards of src/mongo/cleanup.ts (invariant 6).
+ */
+export interface MongoRecord {
+  collection: MongoRecordCollection
+  /** The document's `_id` as 24 hex digits (any stored id shape is matched, see src/usage/ids.ts). */
+  id: string
+}
+
 /** One image tag a strategy proposes to delete, with the evidence for why it may go. */
 export interface Candidate {
-  /** Where Mongo cleanup would act once the image is gone (invariant 6); not used by this version yet. */
-  mongo?: {collection: string; id: string}
+  /**
+   * The records --mongo-cleanup may remove once this image is gone, e.g. an environment image names its revision
+   * and its environment (which goes only when none of its revisions remain). None: the run cleans nothing for it.
+   */
+  mongo?: MongoRecord[]
   /** Why the strategy proposes it, e.g. "environment 64f… archived". Kept in the plan and audit reports. */
   reason: string
   repository: string

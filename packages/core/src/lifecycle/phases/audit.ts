@@ -1,3 +1,5 @@
+import type {MongoCleanupResult} from '../../mongo/types.js'
+import type {ResumeInfo} from '../resume.js'
 import type {LockState, Phase, PhaseName, RunState} from '../run-state.js'
 import type {ItemOutcome, PlanItem, SkippedItem} from '../types.js'
 
@@ -12,12 +14,19 @@ export interface DeletionReport {
   analysis_report: null | string
   apply: boolean
   backed_up: string[]
+  /** Backups that failed (`repository@digest` and why); with --apply that image was not deleted. */
+  backup_failed: Array<{key: string; reason: string}>
   counts: {
+    /** --resume: items the interrupted run had deleted (not deleted again by this one). */
+    already_deleted: number
     backed_up: number
     deleted: number
     deleted_unverified: number
     failed: number
     in_use: number
+    /** --mongo-cleanup: records kept (guards, image not deleted) and removed (saved whole in mongo_cleanup). */
+    mongo_kept: number
+    mongo_removed: number
     planned: number
     skipped: number
   }
@@ -31,14 +40,20 @@ export interface DeletionReport {
   /** Revisions a candidate named that were in use at planning: kept apart, never deleted in this run. */
   in_use: PlanItem[]
   lock: LockState
+  /** --mongo-cleanup: every removed document whole (Extended JSON, for `drc mongo restore`), and what was kept. */
+  mongo_cleanup: MongoCleanupResult | null
   /** The last phase that started (where a cancelled or failed run stopped). */
   phase: PhaseName
+  /** The hash of the planned items (the journal's name: checkpoints/<plan_id>.json; --operation-id picks it). */
+  plan_id: null | string
   /** Revisions expected to go (in use ones are in `in_use`). */
   planned: PlanItem[]
   /** What GC would free after every planned delete (in-use revisions not counted). */
   predicted_freed_bytes: number
   /** What GC would free after the deletes that happened (predicted from the plan's blob graph). */
   predicted_freed_bytes_deleted: number
+  /** --resume: the journal continued and what the interrupted run had deleted. */
+  resume: null | ResumeInfo
   /** Everything kept, with the reason: by the plan (in-use ones included), and at the delete. */
   skipped: Array<ItemOutcome | SkippedItem>
   started_at: string
@@ -66,7 +81,10 @@ export function buildReport(st: RunState): DeletionReport {
     ? failure instanceof DrcError
       ? failure.exitCode
       : ExitCode.FAILURE
-    : perItemExitCode({failed: failed.length, succeeded: deleted.length, uncertain: unverified.length})
+    : st.opts.apply
+      ? perItemExitCode({failed: failed.length, succeeded: deleted.length, uncertain: unverified.length})
+      : // Backup-only (--backup without --apply): the items are the backups.
+        perItemExitCode({failed: st.backups.failed.size, succeeded: st.backups.verified.size})
   const inUseKept: SkippedItem[] = plan.inUse.map((i) => ({
     digest: i.digest,
     reason: `in use at planning: ${i.inUseAtPlan}`,
@@ -79,12 +97,16 @@ export function buildReport(st: RunState): DeletionReport {
     analysis_report: st.analysisPath,
     apply: st.opts.apply,
     backed_up: [...st.backups.verified],
+    backup_failed: [...st.backups.failed].map(([key, reason]) => ({key, reason})),
     counts: {
+      already_deleted: st.resume?.already_deleted.length ?? 0,
       backed_up: st.backups.verified.size,
       deleted: deleted.length,
       deleted_unverified: unverified.length,
       failed: failed.length,
       in_use: plan.inUse.length,
+      mongo_kept: st.mongoCleanup?.kept.length ?? 0,
+      mongo_removed: st.mongoCleanup?.removed.length ?? 0,
       planned: plan.items.length,
       skipped: skipped.length,
     },
@@ -96,13 +118,16 @@ export function buildReport(st: RunState): DeletionReport {
     finished_at: new Date().toISOString(),
     in_use: plan.inUse,
     lock: st.lock,
+    mongo_cleanup: st.mongoCleanup,
     phase: st.phase,
+    plan_id: st.journal?.journal.plan_id ?? null,
     planned: plan.items,
     predicted_freed_bytes: plan.predictedFreedBytes,
     predicted_freed_bytes_deleted:
       st.graph && gone.length > 0
         ? st.graph.freedBytes(gone.map((d) => ({digest: d.digest, repository: d.repository}))).bytes
         : 0,
+    resume: st.resume,
     skipped,
     started_at: st.started.toISOString(),
     status: statusOf(st),

@@ -1,12 +1,13 @@
 import type {Phase, RunState} from '../run-state.js'
 
 /**
- * Backup (--apply --backup): every revision expected to go is backed up to S3 and verified (invariant 4); one
- * that fails is not deleted. In-use revisions are not backed up: they stay. Fires drc:backup.
+ * Backup (--backup): every revision expected to go is backed up to S3 and verified (invariant 4); with --apply
+ * one that fails is not deleted, without it (backup-only) nothing is deleted at all. In-use revisions are not
+ * backed up: they stay. Fires drc:backup.
  */
 export const backupPhase: Phase = {
   cancellation: 'race',
-  enabled: (st) => st.opts.apply && st.opts.backup && st.plan.items.length > 0,
+  enabled: (st) => st.opts.backup && st.plan.items.length > 0,
   name: 'backup',
   async run(st: RunState, task) {
     const [{openBackupSession}, {backupItems}] = await Promise.all([

@@ -1,21 +1,34 @@
-import type {BlobGraph} from '../../analysis/graph.js'
 import type {Phase, RunState} from '../run-state.js'
 
+import {tagsAtPlanTime} from '../budget.js'
+import {type JournalStatus, removeJournal, saveJournal} from '../journal.js'
 import {usageRules} from '../run-state.js'
 import {itemKey} from '../types.js'
 import {cancelledBySignal, withRegistryUnlocked} from './relock.js'
 
-/** Every repository's tags as the plan's scan saw them (see DeleteDeps.plannedTags). */
-function tagsAtPlanTime(graph: BlobGraph | undefined): Map<string, Set<string>> | undefined {
-  if (!graph) return undefined
-  const out = new Map<string, Set<string>>()
-  for (const rev of graph.listRevisions()) {
-    const set = out.get(rev.repository) ?? new Set<string>()
-    for (const tag of rev.tags) set.add(tag)
-    out.set(rev.repository, set)
+/**
+ * The journal of this run (invariant 9), written atomically: once before the first item, before each DELETE
+ * ('deleting') and after each outcome. Writes are queued in order; `record` resolves once its write is on disk.
+ */
+function journalWriter(st: RunState) {
+  const j = st.journal
+  let queue: Promise<void> = Promise.resolve()
+  const save = () => {
+    queue = queue.then(() => (j ? saveJournal(j.file, j.journal) : undefined))
+    return queue
   }
 
-  return out
+  return {
+    flush: () => queue,
+    record(key: string, outcome: {reason?: string; status: JournalStatus}) {
+      if (j) j.journal.outcomes[key] = outcome.reason ? outcome : {status: outcome.status}
+      return save()
+    },
+    async remove() {
+      if (j) await removeJournal(j.file)
+    },
+    start: save,
+  }
 }
 
 /**
@@ -38,24 +51,38 @@ export const deletePhase: Phase = {
       import('../../usage/live.js'),
       import('../../reports/invalidation.js'),
     ])
-    const deletable = st.plan.items.some((i) => !st.backups.failed.has(itemKey(i)))
+    // --resume: what the interrupted run deleted is never sent a DELETE again.
+    const done = new Set(st.resume?.already_deleted.map((d) => d.key))
+    const items = st.plan.items.filter((i) => !done.has(itemKey(i)))
+    const journal = journalWriter(st)
+    const deletable = items.some((i) => !st.backups.failed.has(itemKey(i)))
+    let finished = false
     try {
-      await withRegistryUnlocked(st, deletable, (signal) =>
-        deleteItems(st.plan.items, {
+      await journal.start()
+      await withRegistryUnlocked(st, deletable, async (signal) => {
+        const all = AbortSignal.any([signal, st.cancel.signal])
+        await deleteItems(items, {
+          beforeDelete: (item) => journal.record(itemKey(item), {status: 'deleting'}),
           db: st.db!,
           isInUse,
           notAllowed: st.backups.failed,
           onItem(o) {
             st.outcomes.push(o)
+            // Not awaited here (onItem is synchronous): the next DELETE waits for it (beforeDelete), the end flushes.
+            journal.record(itemKey(o), {reason: o.reason, status: o.status}).catch(() => {})
             task.output = `${o.status} ${o.repository}@${o.digest}${o.reason ? `: ${o.reason}` : ''}`
           },
           onWarning: (w) => st.warnings.push(w),
           plannedTags: tagsAtPlanTime(st.graph),
           registry,
           rules: usageRules(st),
-          signal: AbortSignal.any([signal, st.cancel.signal]),
-        }),
-      )
+          signal: all,
+        })
+        finished = !all.aborted
+      })
+      await journal.flush()
+      // Every item has its outcome: the journal has served (invariant 9: a finished run removes it).
+      if (finished && !st.cancel.signal.aborted) await journal.remove()
     } finally {
       // Reports and the analysis cache must not present pre-deletion figures (drc reports rescans).
       if (st.outcomes.some((o) => o.status === 'deleted' || o.status === 'deleted-unverified'))

@@ -1,7 +1,17 @@
+import {type Candidate, DeletionCommand, type MongoRecord, type PlanContext} from '@drc/core'
 import {Flags} from '@oclif/core'
-import {type Candidate, DeletionCommand, type PlanContext} from 'drc'
 
 import {archivedEnvironments, archivedModels} from '../../archived.js'
+
+/**
+ * What --mongo-cleanup may remove once the image is gone: the revision (version) and the archived environment
+ * (model); the core keeps an environment while a revision remains, a model while a version remains.
+ */
+function mongoRecords(kind: 'environment' | 'model', objectId: string, recordId: null | string): MongoRecord[] {
+  const [child, parent] =
+    kind === 'model' ? (['model_versions', 'models'] as const) : (['environment_revisions', 'environments_v2'] as const)
+  return [...(recordId ? [{collection: child, id: recordId}] : []), {collection: parent, id: objectId}]
+}
 
 export default class ArchivedDelete extends DeletionCommand<typeof ArchivedDelete> {
   static description = `Delete the images of archived environments (and, with --model, of archived models).
@@ -19,12 +29,13 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 preflight refused (nothing change
   static flags = {
     model: Flags.boolean({description: 'Also delete the slug images of archived models.'}),
   }
+  static summary = 'Delete the images of archived environments (with --model, of archived models).'
 
   async plan({db}: PlanContext): Promise<Candidate[]> {
     const objects = [...(await archivedEnvironments(db)), ...(this.flags.model ? await archivedModels(db) : [])]
     return objects.flatMap((o) =>
       o.images.map((image) => ({
-        mongo: {collection: o.kind === 'model' ? 'models' : 'environments_v2', id: o.id},
+        mongo: mongoRecords(o.kind, o.id, image.recordId),
         reason: `${o.kind} ${o.id} archived`,
         repository: image.repository,
         tag: image.tag,

@@ -1,5 +1,5 @@
+import {BaseCommand, connectMongo, lazySecretReader} from '@drc/core'
 import {Flags} from '@oclif/core'
-import {BaseCommand, connectMongo, lazySecretReader} from 'drc'
 
 import {archivedEnvironments, archivedModels, type ArchivedObject} from '../../archived.js'
 

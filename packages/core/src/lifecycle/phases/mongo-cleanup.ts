@@ -1,0 +1,91 @@
+import path from 'node:path'
+
+import type {KeptRecord, MongoCleanupResult} from '../../mongo/types.js'
+import type {Phase, RunState} from '../run-state.js'
+import type {Candidate, ItemOutcome, MongoRecord} from '../types.js'
+
+import {normalizeRepository} from '../digest-plan.js'
+import {cancelledBySignal} from './relock.js'
+
+const tagKey = (repository: string, tag: string) => `${normalizeRepository(repository)}:${tag}`
+const recordKey = (r: MongoRecord) => `${r.collection}/${r.id}`
+
+/**
+ * Which records may be cleaned: a record goes only when the image of every candidate naming it was deleted and
+ * verified gone (status `deleted`, or recorded deleted by the interrupted run this one resumed). `deleted-unverified`
+ * does not count: the registry accepted the delete but nothing confirmed it, so the record stays.
+ */
+export function eligibleRecords(
+  candidates: readonly Candidate[],
+  outcomes: readonly ItemOutcome[],
+): {eligible: MongoRecord[]; kept: KeptRecord[]} {
+  const statusOf = new Map<string, string>()
+  for (const o of outcomes)
+    for (const t of o.tags) statusOf.set(tagKey(o.repository, t), o.reason ? `${o.status}: ${o.reason}` : o.status)
+  const byRecord = new Map<string, {record: MongoRecord; tags: Set<string>}>()
+  for (const c of candidates)
+    for (const record of c.mongo ?? []) {
+      const entry = byRecord.get(recordKey(record)) ?? {record, tags: new Set<string>()}
+      entry.tags.add(tagKey(c.repository, c.tag))
+      byRecord.set(recordKey(record), entry)
+    }
+
+  const eligible: MongoRecord[] = []
+  const kept: KeptRecord[] = []
+  for (const {record, tags} of byRecord.values()) {
+    const notGone = [...tags].find((t) => statusOf.get(t) !== 'deleted')
+    if (notGone === undefined) eligible.push(record)
+    else kept.push({...record, reason: `image ${notGone} was not deleted (${statusOf.get(notGone) ?? 'not planned'})`})
+  }
+
+  return {eligible, kept}
+}
+
+/**
+ * MongoDB clean-up (--apply --mongo-cleanup), after the deletes and the re-lock: removes the records of deleted
+ * images past the guards of src/mongo/guards.ts, each saved whole (Extended JSON) to the undo journal before its
+ * delete and listed in the audit report, which `drc mongo restore` reads. Fires drc:mongo-cleanup.
+ */
+export const mongoCleanupPhase: Phase = {
+  cancellation: 'cooperative',
+  enabled: (st) => st.opts.apply && Boolean(st.opts.mongoCleanup),
+  name: 'mongo-cleanup',
+  async run(st: RunState, task) {
+    const [{cleanupRecords}, {timestampSuffix}] = await Promise.all([
+      import('../../mongo/cleanup.js'),
+      import('../../reports/store.js'),
+    ])
+    // --resume: images the interrupted run deleted count as deleted (their records were never cleaned).
+    const earlier = (st.resume?.already_deleted ?? [])
+      .filter((d) => d.status === 'deleted')
+      .map((d) => {
+        const at = d.key.lastIndexOf('@')
+        return {digest: d.key.slice(at + 1), repository: d.key.slice(0, at), status: 'deleted' as const, tags: d.tags}
+      })
+    const {eligible, kept} = eligibleRecords(st.candidates, [...st.outcomes, ...earlier])
+    const result: MongoCleanupResult = {database: st.db!.databaseName, journal: null, kept, removed: []}
+    st.mongoCleanup = result
+    const slug = st.opts.strategy.replaceAll(/[^a-z0-9]+/gi, '-').toLowerCase()
+    const journalPath = path.resolve(
+      st.opts.config.analysis.output_dir,
+      'mongo-undo',
+      `${slug}-${timestampSuffix(st.started)}.json`,
+    )
+    await cleanupRecords({
+      db: st.db!,
+      eligible,
+      journalPath,
+      result,
+      signal: st.cancel.signal,
+      strategy: st.opts.strategy,
+    })
+    task.title = `MongoDB clean-up: ${result.removed.length} removed (saved for drc mongo restore), ${result.kept.length} kept`
+    await st.hook('drc:mongo-cleanup', {
+      kept: result.kept.map((k) => ({collection: k.collection, id: k.id, reason: k.reason})),
+      removed: result.removed.map((r) => ({collection: r.collection, id: r.id})),
+      strategy: st.opts.strategy,
+    })
+    if (st.cancel.signal.aborted) throw cancelledBySignal(130)
+  },
+  title: 'Cleaning MongoDB',
+}
