@@ -3,6 +3,7 @@
  * order on this machine, against real local services. Add a section by appending to SECTIONS.
  *   --concurrency N (default 8), --only <section>; BENCH_SIZES=1000,10000 (images of the registry-scan section)
  */
+import {benchHtml} from '../bench/html.js'
 import {benchRegistryScan, type BenchRow} from '../bench/registry-scan.js'
 import {benchUsage, usageBenchRows} from '../bench/usage.js'
 import {startRegistry} from '../test/support/registry.js'
@@ -35,6 +36,11 @@ export const SECTIONS: BenchSection[] = [
     async run() {
       return usageBenchRows(await benchUsage({log() {}}))
     },
+  },
+  {
+    // A 50,000-image HTML report opened in headless Chromium (Debian chromium; issue 13 target: under 2 s).
+    name: 'html report',
+    run: () => benchHtml(),
   },
 ]
 

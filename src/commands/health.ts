@@ -5,6 +5,7 @@ import {DEFAULT_CHECK_TIMEOUT_MS, failedRequired, runHealthChecks} from '@drc/co
 import {HEALTH_CHECK_NAMES} from '@drc/core/health/types.js'
 import {BaseCommand} from '@drc/core/lib/base-command.js'
 import {ExitCode} from '@drc/core/lib/exit-codes.js'
+import {metricsFlags, metricsTargets, recordMetrics} from '@drc/core/metrics/flags.js'
 import {Flags} from '@oclif/core'
 
 export interface HealthCommandResult {
@@ -30,6 +31,7 @@ Aliases: drc health_check (the predecessor's name), drc health-check`
       multiple: true,
       options: HEALTH_CHECK_NAMES,
     })(),
+    ...metricsFlags,
     namespace: Flags.string({description: 'Domino platform namespace (kubernetes.domino_platform_namespace).'}),
     'registry-url': Flags.string({description: 'Registry URL, e.g. https://registry.example.com (registry.url).'}),
     repository: Flags.string({description: 'Base repository (registry.repository).'}),
@@ -56,6 +58,8 @@ Aliases: drc health_check (the predecessor's name), drc health-check`
 
   async run(): Promise<HealthCommandResult> {
     // An invalid configuration is a result (the configuration check), not a crash: load without refusing.
+    const started = new Date()
+    const metrics = metricsTargets(this.flags)
     const loaded = await this.loadConfigRaw()
     const results = await runHealthChecks(loaded, {
       only: this.flags.check,
@@ -74,6 +78,17 @@ Aliases: drc health_check (the predecessor's name), drc health-check`
     }
 
     if (failed.length > 0) process.exitCode = ExitCode.PREFLIGHT_REFUSED
+    const finishedAt = new Date()
+    await recordMetrics(
+      {
+        command: 'health',
+        durationSeconds: (finishedAt.getTime() - started.getTime()) / 1000,
+        finishedAt,
+        health: results,
+        success: failed.length === 0,
+      },
+      metrics,
+    )
     return {healthy: failed.length === 0, results}
   }
 }

@@ -4,6 +4,7 @@ import type {ImageEntry} from '@drc/core/reports/image-analysis.js'
 
 import {BaseCommand} from '@drc/core/lib/base-command.js'
 import {formatTable, type TableColumn} from '@drc/core/lib/table.js'
+import {metricsFlags, metricsTargets, recordMetrics, wantsMetrics} from '@drc/core/metrics/flags.js'
 import {obtainAnalysisGraph} from '@drc/core/reports/analysis-graph.js'
 import {bytesCell, humanBytes} from '@drc/core/reports/format.js'
 import {type LegacyFileKey, writeLegacyFiles} from '@drc/core/reports/legacy.js'
@@ -81,10 +82,14 @@ Reports younger than --max-age-hours (the image analysis and the MongoDB usage r
   static flags = {
     'all-repositories': Flags.boolean({description: 'Scan every repository in the registry catalog.'}),
     'generate-reports': Flags.boolean({description: 'Scan again even if a fresh report exists.'}),
+    html: Flags.string({
+      description: 'Also write the self-contained HTML report (as drc report html) to this file.',
+    }),
     'legacy-files': Flags.boolean({
       description:
         "Also write the predecessor's six analysis files (final-report, tag-sums, ...) to analysis.output_dir.",
     }),
+    ...metricsFlags,
     'max-age-hours': Flags.integer({
       default: 24,
       description: 'A report older than this is stale and regenerated.',
@@ -102,6 +107,8 @@ Reports younger than --max-age-hours (the image analysis and the MongoDB usage r
   static summary = 'Analyse registry images, shared layers and reclaimable space.'
 
   async run(): Promise<ReportsResult> {
+    const started = new Date()
+    const metrics = metricsTargets(this.flags)
     const config = await this.loadDrcConfig()
     const generate = this.flags['generate-reports']
     const maxAgeHours = this.flags['max-age-hours']
@@ -139,6 +146,21 @@ Reports younger than --max-age-hours (the image analysis and the MongoDB usage r
     }
     // Last, so the saved result is exactly what is printed (including the paths of the legacy files).
     if (output) await writeReport(config, REPORTS_RESULT.name, result, {output, schemaVersion: REPORTS_RESULT.version})
+    if (this.flags.html) {
+      const {reportsHtml, writeHtmlFile} = await import('@drc/core/html/index.js')
+      const html = await reportsHtml(config, result, {rules, top: this.flags.top, usage: usage.graph})
+      this.logAside(`Wrote ${await writeHtmlFile(this.flags.html, html)}`)
+    }
+
+    if (wantsMetrics(metrics)) {
+      const [{collectStrategyReports}, {reportsFigures}] = await Promise.all([
+        import('@drc/core/html/collect.js'),
+        import('@drc/core/metrics/figures.js'),
+      ])
+      const {strategies} = await collectStrategyReports(config)
+      await recordMetrics(reportsFigures('reports', started, result, strategies), metrics)
+    }
+
     if (!this.jsonEnabled()) await this.print(result)
     return result
   }

@@ -21,6 +21,8 @@ export const FERRETDB_VERSION = '1.24.2'
 export const KEYCLOAK_VERSION = '26.7.3'
 // 6.10 and later want Node 22; our floor is Node 20.
 export const VERDACCIO_VERSION = '6.8.0'
+// The newest version the Go module proxy serves here (`go list -m github.com/prometheus/pushgateway@v1.11.1`).
+export const PUSHGATEWAY_VERSION = '1.11.1'
 
 export {cacheDir} from './cache-dir.js'
 
@@ -224,6 +226,47 @@ export async function ensureVerdaccio(log: Log): Promise<void> {
     throw new Error(`verdaccio is still missing after npm install (${verdaccioEntry()})`)
 }
 
+export function pushgatewayBinary(): string {
+  return process.env.DRC_TEST_PUSHGATEWAY_BIN ?? path.join(cacheDir(), 'bin', `pushgateway-${PUSHGATEWAY_VERSION}`)
+}
+
+/** The Prometheus Pushgateway the metrics tests push to, built from the Go module proxy (pinned). */
+export async function ensurePushgateway(log: Log): Promise<void> {
+  const binary = pushgatewayBinary()
+  if (existsSync(binary) && runs(binary, ['--version'])) return
+  if (!onPath('go')) throw new Error('the Pushgateway is missing and Go is not installed: install Go ≥ 1.22')
+  // Not `go install …@v`: that also reads the module's version list, which the proxy here refuses (403).
+  await timed(log, `Pushgateway ${PUSHGATEWAY_VERSION} (go build)`, () => {
+    const module = `github.com/prometheus/pushgateway@v${PUSHGATEWAY_VERSION}`
+    log(`  $ go mod download -json ${module}`)
+    const info = JSON.parse(execFileSync('go', ['mod', 'download', '-json', module], {encoding: 'utf8'})) as {
+      Dir: string
+    }
+    mkdirSync(path.dirname(binary), {recursive: true})
+    sh(log, ['go', 'build', '-o', binary, '.'], {cwd: info.Dir, env: {...process.env, GOFLAGS: '-buildvcs=false'}})
+  })
+  if (!runs(binary, ['--version'])) throw new Error(`${binary} was built but does not run (try: ${binary} --version)`)
+}
+
+/** Debian's chromium: the headless browser the HTML report tests drive (playwright-core never downloads one). */
+export function chromiumBinary(): string | undefined {
+  return process.env.DRC_TEST_CHROMIUM_BIN ?? onPath('chromium')
+}
+
+export async function ensureChromium(log: Log): Promise<void> {
+  if (chromiumBinary()) return
+  await timed(log, 'chromium (apt)', () => {
+    const install = asRoot(['apt-get', 'install', '-y', '--no-install-recommends', 'chromium'])
+    try {
+      sh(log, install, {env: {...process.env, DEBIAN_FRONTEND: 'noninteractive'}})
+    } catch {
+      sh(log, asRoot(['apt-get', 'update']))
+      sh(log, install, {env: {...process.env, DEBIAN_FRONTEND: 'noninteractive'}})
+    }
+  })
+  if (!chromiumBinary()) throw new Error('chromium is still missing after apt-get install chromium')
+}
+
 export async function ensureAll(options: {keycloak?: boolean; log?: Log} = {}): Promise<void> {
   const log = options.log ?? ((line: string) => console.log(`[install] ${line}`))
   mkdirSync(cacheDir(), {recursive: true})
@@ -236,6 +279,8 @@ export async function ensureAll(options: {keycloak?: boolean; log?: Log} = {}): 
   if (!process.env.DRC_TEST_S3_ENDPOINT) await ensureMoto(log)
   if (options.keycloak !== false && !process.env.DRC_TEST_KEYCLOAK_URL) await ensureKeycloak(log)
   await ensureVerdaccio(log)
+  await ensurePushgateway(log)
+  await ensureChromium(log)
   // The dependency tarballs the verdaccio tests publish (that registry has no uplinks).
   ensureMirror(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../package-lock.json'), log)
   log(`all test services present (${((Date.now() - started) / 1000).toFixed(1)} s, cache ${cacheDir()})`)
