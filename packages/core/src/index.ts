@@ -14,6 +14,7 @@ export type {ExitCodeValue} from './lib/exit-codes.js'
 export type {ErrorEnvelope, SuccessEnvelope} from './lib/json-envelope.js'
 export {columnNames, formatTable, tableFlags} from './lib/table.js'
 export type {Cell, TableColumn, TableFlagValues} from './lib/table.js'
+export {normalizeRepository} from './lifecycle/digest-plan.js'
 export {DeletionCommand} from './lifecycle/index.js'
 export type {
   Candidate,
@@ -30,6 +31,17 @@ export type {
   PlanItem,
   SkippedItem,
 } from './lifecycle/index.js'
+export {MongoChangeCommand} from './lifecycle/mongo-change-command.js'
+export type {
+  MongoChange,
+  MongoChangeContext,
+  MongoChangeReport,
+  MongoChangeResult,
+  PlannedRemoval,
+} from './lifecycle/mongo-change-command.js'
+export type {KeptRecord, MongoCleanupResult, SavedDocument} from './mongo/types.js'
+export {NotFoundError} from './registry/errors.js'
+export {openRegistryClient} from './registry/open.js'
 export {connectKeycloak, keycloakConfigured} from './services/keycloak.js'
 export {connectMongo} from './services/mongo.js'
 export type {MongoConnection} from './services/mongo.js'
@@ -38,4 +50,8 @@ export {cloneProtection} from './usage/clone-chain.js'
 export type {UsageGraph} from './usage/graph.js'
 export {hexOf, idFilter, loadIdFilter} from './usage/ids.js'
 export {type MalformedHandler, malformedMessage, warnOnStderr} from './usage/malformed.js'
+export {readIdFile} from './usage/object-ids.js'
+export type {ObjectIdKind} from './usage/object-ids.js'
+export {evaluateUsage} from './usage/predicate.js'
+export {modelTagKey} from './usage/tags.js'
 export type {TagUsage, UsageRules, Verdict} from './usage/types.js'

@@ -17,6 +17,7 @@ export interface DeletionFlags {
   'max-delete'?: number
   'mongo-cleanup': boolean
   'operation-id'?: string
+  output?: string
   resume: boolean
   'unused-since-days'?: number
 }
@@ -39,6 +40,11 @@ function backupOnlyLines(report: DeletionReport): string[] {
  * re-check + digest guard + delete + verify, re-lock, audit report.
  */
 export abstract class DeletionCommand<T extends typeof Command> extends BaseCommand<T> {
+  /**
+   * False in a whole-environment strategy (unused environments): an environment's active revision is then kept
+   * only by what uses it, not by being active (design.md "Usage rules decided"). Plan and re-check alike.
+   */
+  static activeRevisionKeeps = true
   static baseFlags = {
     ...BaseCommand.baseFlags,
     'allow-empty-repository': Flags.boolean({
@@ -78,6 +84,11 @@ export abstract class DeletionCommand<T extends typeof Command> extends BaseComm
       description: 'With --resume: the journal to continue (its plan id) when several interrupted runs left one.',
       helpGroup: 'DELETION',
     }),
+    output: Flags.string({
+      description:
+        'Also write the plan (dry run) or audit (--apply) report to exactly this path (the report store keeps its copy).',
+      helpGroup: 'DELETION',
+    }),
     resume: Flags.boolean({
       description:
         'Continue the interrupted run of the same plan from its journal (<output_dir>/checkpoints/<plan id>.json): nothing is deleted twice.',
@@ -90,11 +101,10 @@ export abstract class DeletionCommand<T extends typeof Command> extends BaseComm
     }),
   }
 
-  /**
-   * False in a whole-environment strategy (unused environments): an environment's active revision is then kept
-   * only by what uses it, not by being active (design.md "Usage rules decided"). Plan and re-check alike.
-   */
-  static activeRevisionKeeps = true
+  /** True when keeping this item (in use, protected, shared digest) means the run did not do what was asked: exit 4. */
+  keptIsPartial(_kept: {repository: string; tags: string[]}): boolean {
+    return false
+  }
 
   /** The candidates of this strategy, each with its evidence. Read-only: it must not change anything. */
   abstract plan(ctx: PlanContext): Promise<Candidate[]>
@@ -111,6 +121,7 @@ export abstract class DeletionCommand<T extends typeof Command> extends BaseComm
       'max-delete': raw['max-delete'],
       'mongo-cleanup': Boolean(raw['mongo-cleanup']),
       'operation-id': raw['operation-id'],
+      output: raw.output,
       resume: Boolean(raw.resume),
       'unused-since-days': raw['unused-since-days'],
     }
@@ -158,6 +169,8 @@ export abstract class DeletionCommand<T extends typeof Command> extends BaseComm
       maxDelete: flags['max-delete'],
       mongoCleanup: flags['mongo-cleanup'],
       operationId: flags['operation-id'],
+      output: flags.output,
+      keptIsPartial: (kept) => this.keptIsPartial(kept),
       plan: (ctx) => this.plan(ctx),
       quiet,
       resume: flags.resume,

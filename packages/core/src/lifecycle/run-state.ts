@@ -30,10 +30,14 @@ export interface PipelineOptions {
   mongoCleanup?: boolean
   /** --operation-id: the journal --resume continues (its plan id) when several exist. */
   operationId?: string
+  /** --output: the plan or audit report is also written to exactly this path. */
+  output?: string
   plan: (ctx: PlanContext) => Promise<Candidate[]>
   quiet: boolean
   /** --resume: continue the journal of an interrupted run of the same plan (src/lifecycle/resume.ts). */
   resume?: boolean
+  /** True when keeping this item leaves the run partial (exit 4), e.g. an image the operator named. */
+  keptIsPartial?: (kept: {repository: string; tags: string[]}) => boolean
   /** Command id, e.g. `archived:delete`: names the reports. */
   strategy: string
   unusedSinceDays?: number

@@ -71,7 +71,10 @@ function workspaceReasons(sources: UsageSource[]): string[] {
 export function evaluateUsage(usage: TagUsage | undefined, rules: UsageRules): Verdict {
   const sources = usage?.sources ?? []
   const reasons: string[] = []
-  const config = sources.filter((s) => !ages(s) && !isWorkspaceConfig(s))
+  const activeKeeps = rules.activeRevisionKeeps !== false
+  const config = sources.filter(
+    (s) => !ages(s) && !isWorkspaceConfig(s) && (activeKeeps || s.kind !== 'active_revision'),
+  )
   if (config.length > 0) reasons.push(`configuration: ${usageSummary(config)}`)
   reasons.push(...workspaceReasons(sources))
   const ageing = sources.filter((s) => ages(s))

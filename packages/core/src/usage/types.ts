@@ -77,6 +77,13 @@ export interface TagUsage {
 }
 
 export interface UsageRules {
+  /**
+   * False: being its environment's active revision does not by itself keep a tag. The whole-environment
+   * strategies (design.md "Usage rules decided": unused environments lose their active revision too) set it;
+   * whatever names the environment (project, organization, user default, ...) still keeps the active tag.
+   * Default true.
+   */
+  activeRevisionKeeps?: boolean
   gracePeriodDays: number
   now: Date
   /** Run/workspace usage older than this many days no longer counts; undefined = all usage counts. */

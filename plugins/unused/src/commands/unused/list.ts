@@ -1,63 +1,44 @@
-import type {Db} from 'mongodb'
-
-import {
-  BaseCommand,
-  buildUsageGraph,
-  columnNames,
-  connectMongo,
-  lazySecretReader,
-  type TableColumn,
-  tableFlags,
-} from '@drc/core'
+import {BaseCommand, columnNames, connectMongo, lazySecretReader, type TableColumn, tableFlags} from '@drc/core'
 import {Flags} from '@oclif/core'
 
-export interface UnusedTag {
-  /** False for a failed build (`metadata.isBuilt: false`): Mongo names a tag, but no image was ever pushed. */
-  built: boolean
-  environmentId: null | string
+import {findUnusedEnvironments, type UnusedEnvironments} from '../../unused.js'
+
+export interface UnusedEnvironmentRow {
+  activeRevisionId: string
+  environmentId: string
+  evidence: string
   lastUsed: null | string
   name: null | string
-  revisionId: null | string
-  tag: string
+  /** Revisions with an image (failed builds, which have none, are not counted). */
+  revisions: number
+  /** Every image tag of it (failed builds included: they name a tag but have no image). */
+  tags: string[]
 }
 
 export interface UnusedListResult {
   checked: number
-  unused: UnusedTag[]
+  inUse: UnusedEnvironments['inUse']
+  unused: UnusedEnvironmentRow[]
 }
 
-/** One targeted query for the revisions listed: which of them never produced an image. */
-async function markFailedBuilds(db: Db, unused: UnusedTag[]): Promise<void> {
-  const ids = unused.map((u) => u.revisionId).filter((id): id is string => id !== null)
-  if (ids.length === 0) return
-  const {ObjectId} = await import('mongodb')
-  const failed = new Set<string>()
-  const cursor = db
-    .collection('environment_revisions')
-    .find({_id: {$in: ids.map((id) => new ObjectId(id))}, 'metadata.isBuilt': false}, {projection: {_id: 1}})
-  for await (const r of cursor) failed.add(String(r._id))
-  for (const u of unused) if (u.revisionId && failed.has(u.revisionId)) u.built = false
-}
-
-const COLUMNS: Array<TableColumn<UnusedTag>> = [
-  {header: 'TAG', key: 'tag', value: (u) => u.tag},
-  {header: 'NAME', key: 'name', value: (u) => u.name},
-  {format: (v) => (v === null ? 'never' : String(v)), header: 'LAST USED', key: 'lastUsed', value: (u) => u.lastUsed},
-  {format: (v) => (v ? 'yes' : 'no (failed build: no image)'), header: 'BUILT', key: 'built', value: (u) => u.built},
+const COLUMNS: Array<TableColumn<UnusedEnvironmentRow>> = [
   {header: 'ENVIRONMENT', key: 'environmentId', value: (u) => u.environmentId},
-  {header: 'REVISION', key: 'revisionId', value: (u) => u.revisionId},
+  {header: 'NAME', key: 'name', value: (u) => u.name},
+  {align: 'right', header: 'IMAGES', key: 'revisions', value: (u) => u.revisions},
+  {format: (v) => (v === null ? 'never' : String(v)), header: 'LAST USED', key: 'lastUsed', value: (u) => u.lastUsed},
+  {header: 'ACTIVE REVISION', key: 'activeRevisionId', value: (u) => u.activeRevisionId},
 ]
 
 export default class UnusedList extends BaseCommand<typeof UnusedList> {
-  static description = `List environment image tags that nothing uses, by the same rule the deletion re-check applies.
+  static description = `List the non-archived environments that nothing uses: drc unused delete would delete all of their images, active revision included.
 
-Read-only. A tag is in use when any usage source refers to it: the environment's active revision, project, organization and user-preference defaults, scheduler jobs, app versions, model versions, workspaces (all their sessions) and runs. With --unused-since-days, run and workspace usage older than that no longer counts; configuration usage never ages out, and usage of unknown age counts as in use. Images younger than the grace period (usage.grace_period_days) are always in use.
+Read-only. An environment is in use when any usage source refers to any of its revisions or to the environment itself: project defaults and pins, organization and user-preference defaults, scheduler jobs, app versions of non-archived products, model versions, existing workspaces (whatever their state), workspace sessions and runs. With --unused-since-days, run and session usage older than that no longer counts; configuration usage never ages out, and usage of unknown age counts as in use. Images younger than the grace period (usage.grace_period_days) are in use. Archived environments are not listed (drc archived list).
 
 Table columns (--columns, --sort): ${columnNames(COLUMNS)}.`
   static examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --unused-since-days 90 --json',
-    '<%= config.bin %> <%= command.id %> --sort lastUsed --columns tag,name,lastUsed --csv',
+    '<%= config.bin %> <%= command.id %> --sort lastUsed --columns environmentId,name,lastUsed --csv',
   ]
   static flags = {
     ...tableFlags,
@@ -66,11 +47,11 @@ Table columns (--columns, --sort): ${columnNames(COLUMNS)}.`
       min: 0,
     }),
     'unused-since-days': Flags.integer({
-      description: 'Run and workspace usage older than this many days no longer counts.',
+      description: 'Run and session usage older than this many days no longer counts.',
       min: 1,
     }),
   }
-  static summary = 'List environment image tags that nothing uses.'
+  static summary = 'List the non-archived environments that nothing uses.'
   static tableColumns = COLUMNS
 
   protected configFlags(): Record<string, unknown> {
@@ -81,37 +62,26 @@ Table columns (--columns, --sort): ${columnNames(COLUMNS)}.`
     const config = await this.loadDrcConfig()
     const {client, db} = await connectMongo(config, {readSecret: lazySecretReader(config)})
     try {
-      const now = new Date()
-      const graph = await buildUsageGraph(db, {now})
-      const rules = {
+      const found = await findUnusedEnvironments(db, {
         gracePeriodDays: config.usage.grace_period_days,
-        now,
+        now: new Date(),
         unusedSinceDays: this.flags['unused-since-days'],
-      }
-      const unused: UnusedTag[] = []
-      let checked = 0
-      for (const usage of graph.all()) {
-        if (usage.imageType !== 'environment') continue
-        checked++
-        const verdict = graph.evaluate('environment', usage.tag, rules)
-        if (verdict.inUse) continue
-        unused.push({
-          built: true,
-          environmentId: usage.environmentId ?? null,
-          lastUsed: verdict.lastUsed?.toISOString() ?? null,
-          name: usage.name ?? null,
-          revisionId: usage.revisionId ?? null,
-          tag: usage.tag,
-        })
-      }
-
-      await markFailedBuilds(db, unused)
+      })
+      const unused = found.unused.map((e) => ({
+        activeRevisionId: e.activeRevisionId,
+        environmentId: e.environmentId,
+        evidence: e.evidence,
+        lastUsed: e.lastUsed,
+        name: e.name,
+        revisions: e.revisions.filter((r) => r.built).length,
+        tags: e.revisions.map((r) => r.tag!),
+      }))
       if (!this.jsonEnabled()) {
         await this.printTable(unused, COLUMNS)
-        this.logAside(`${unused.length} of ${checked} environment tags unused`)
+        this.logAside(`${unused.length} of ${found.checked} non-archived environments unused`)
       }
 
-      return {checked, unused}
+      return {checked: found.checked, inUse: found.inUse, unused}
     } finally {
       await client.close()
     }
