@@ -2,8 +2,18 @@ import {expect} from 'chai'
 
 import type {ServiceSettings} from '../support/harness.js'
 
-import {REQUIRED_COLLECTIONS} from '../../src/health/checks/mongodb.js'
-import {type KubeFakeHandle, startKubeFake} from '../support/kube-fake.js'
+import {REQUIRED_COLLECTIONS} from '../../packages/core/src/health/checks/mongodb.js'
+import {setRoleRules} from '../kube/lock-helpers.js'
+import {DRC_ROLE_RULES, withoutVerb} from '../support/drc-role.js'
+import {
+  type ClusterRegistry,
+  endpointOf,
+  resourcePath,
+  serviceAccountKubeconfig,
+  startClusterRegistry,
+} from '../support/kube-cluster.js'
+import {startInterposer} from '../support/kube-interpose.js'
+import {kube} from '../support/kube-rest.js'
 import {type RegistryHandle, startRegistry} from '../support/registry.js'
 import {
   check,
@@ -227,60 +237,92 @@ describe('health checks against the real services', function () {
     })
   })
 
-  describe('kubernetes and registry RBAC', () => {
-    let kube: KubeFakeHandle
+  describe('kubernetes and registry RBAC (real API server, least-privilege ServiceAccount)', () => {
+    let pair: ClusterRegistry
     let kubeEnv: Record<string, string>
+    /** A ServiceAccount bound to drc's Role; tests narrow the Role and put it back. */
+    const role = 'drc-health'
+    let saKubeconfig: string
+    const narrow = (verb: string, resource: string, group = '') =>
+      setRoleRules(pair, role, withoutVerb(verb, resource), {allowed: false, group, resource, verb})
+    const restore = () =>
+      setRoleRules(pair, role, DRC_ROLE_RULES, {allowed: true, group: 'apps', resource: 'statefulsets', verb: 'patch'})
 
     before(async () => {
-      // An own fake API server, so injected faults cannot disturb other tests.
-      kube = await startKubeFake({keycloakPassword: s.keycloak?.adminPassword})
+      // Its own namespace and registry in the shared API server, so Role changes cannot disturb other tests.
+      pair = await startClusterRegistry({keycloakPassword: s.keycloak?.adminPassword})
+      saKubeconfig = await serviceAccountKubeconfig(pair.cluster, pair.namespace, DRC_ROLE_RULES, role)
       kubeEnv = {
         ...env,
-        DOMINO_PLATFORM_NAMESPACE: kube.namespace,
-        DRC_REGISTRY_STATEFULSET: kube.statefulset,
-        KUBECONFIG: kube.kubeconfigPath,
+        DOMINO_PLATFORM_NAMESPACE: pair.namespace,
+        DRC_REGISTRY_STATEFULSET: pair.name,
+        KUBECONFIG: saKubeconfig,
       }
     })
 
-    afterEach(() => kube.clearFaults())
+    afterEach(async () => {
+      await restore()
+      for (const other of ['namespaces', 'statefulsets']) {
+        // eslint-disable-next-line no-await-in-loop
+        await setRoleRules(pair, role, DRC_ROLE_RULES, {
+          allowed: true,
+          group: other === 'statefulsets' ? 'apps' : '',
+          resource: other,
+          verb: 'get',
+        })
+      }
+    })
 
-    after(async () => kube?.stop())
+    after(async () => pair?.stop())
 
     it('kubernetes is healthy when the platform namespace can be read', async () => {
       const r = await checkOne(kubeEnv, 'kubernetes')
       expect(r.status, r.message).to.equal('healthy')
-      expect(r.message).to.match(/^Successfully connected to Kubernetes .* read namespace domino-platform/)
+      expect(r.message).to.match(
+        new RegExp(`^Successfully connected to Kubernetes .* read namespace ${pair.namespace}`),
+      )
     })
 
-    it('kubernetes is unhealthy on 403, saying which permission is missing', async () => {
-      kube.inject({method: 'GET', path: '/api/v1/namespaces/', status: 403})
+    it('kubernetes is unhealthy on 403 (Role without get on namespaces), saying which permission is missing', async () => {
+      await narrow('get', 'namespaces')
       const r = await checkOne(kubeEnv, 'kubernetes')
       expect(r.status).to.equal('unhealthy')
-      expect(r.message).to.match(/HTTP 403: namespaces "domino-platform" is forbidden/)
+      expect(r.message).to.match(new RegExp(`HTTP 403: namespaces "${pair.namespace}" is forbidden`))
       expect(r.details.status).to.equal(403)
+      expect(r.suggestions.join(' ')).to.contain("'get' on namespaces")
     })
 
     it('kubernetes is unhealthy when the API server is down', async () => {
-      const down = await startKubeFake()
-      const kubeconfig = down.kubeconfigPath
-      const {mkdtempSync, readFileSync, writeFileSync} = await import('node:fs')
-      const copy = `${mkdtempSync('/tmp/drc-kc-')}/kubeconfig.yaml`
-      writeFileSync(copy, readFileSync(kubeconfig))
-      await down.stop()
+      const {readFileSync, writeFileSync} = await import('node:fs')
+      const dead = await deadPort()
+      const copy = `${saKubeconfig}.down.yaml`
+      writeFileSync(
+        copy,
+        readFileSync(saKubeconfig, 'utf8').replace(/https:\/\/127\.0\.0\.1:\d+/, `https://127.0.0.1:${dead}`),
+      )
       const r = await checkOne({...kubeEnv, KUBECONFIG: copy}, 'kubernetes')
       expect(r.status).to.equal('unhealthy')
-      expect(r.message).to.match(/Cannot read namespace domino-platform .*ECONNREFUSED/)
+      expect(r.message).to.match(new RegExp(`Cannot read namespace ${pair.namespace} .*ECONNREFUSED`))
     })
 
     it('a check that hangs is unhealthy after its timeout, without holding up the others', async () => {
-      kube.inject({delayMs: 3000, method: 'GET', path: '/api/v1/namespaces/domino-platform', times: 1})
-      const started = Date.now()
-      const results = await check(kubeEnv, ['configuration', 'kubernetes'], 1500)
-      expect(Date.now() - started).to.be.below(2900)
-      const [configuration, kubernetes] = results
-      expect(configuration.status).to.equal('healthy')
-      expect(kubernetes.status).to.equal('unhealthy')
-      expect(kubernetes.message).to.equal('kubernetes check did not finish within 1.5 s')
+      const proxy = await startInterposer(pair.cluster.endpoint, endpointOf(saKubeconfig).token)
+      try {
+        proxy.before('GET', new RegExp(`/api/v1/namespaces/${pair.namespace}$`), async () => {
+          await new Promise((resolve) => {
+            setTimeout(resolve, 3000)
+          })
+        })
+        const started = Date.now()
+        const results = await check({...kubeEnv, KUBECONFIG: proxy.kubeconfig}, ['configuration', 'kubernetes'], 1500)
+        expect(Date.now() - started).to.be.below(2900)
+        const [configuration, kubernetes] = results
+        expect(configuration.status).to.equal('healthy')
+        expect(kubernetes.status).to.equal('unhealthy')
+        expect(kubernetes.message).to.equal('kubernetes check did not finish within 1.5 s')
+      } finally {
+        await proxy.stop()
+      }
     })
 
     it('kubernetes is skipped when there is no configuration at all', async () => {
@@ -295,30 +337,55 @@ describe('health checks against the real services', function () {
       expect(r.message).to.match(/kubeconfig \/nonexistent\/kubeconfig .* does not exist/)
     })
 
-    it('registry_rbac sends exactly one server-side dry-run PATCH and is healthy when it is allowed', async () => {
-      const before = kube.object('statefulsets', kube.statefulset)
-      const r = await checkOne(kubeEnv, 'registry_rbac')
-      expect(r.status, r.message).to.equal('healthy')
-      expect(r.message).to.match(/PATCH .*dry-run/)
-      const patches = kube.requests.filter((q) => q.method === 'PATCH')
-      expect(patches).to.have.length(1)
-      expect(patches[0].path).to.match(
-        /\/apis\/apps\/v1\/namespaces\/domino-platform\/statefulsets\/docker-registry\?.*dryRun=All/,
-      )
-      // Dry run: nothing stored, no rollout.
-      expect(kube.object('statefulsets', kube.statefulset)?.metadata.resourceVersion).to.equal(
-        before?.metadata.resourceVersion,
-      )
-      expect(kube.rollouts).to.equal(0)
+    it('registry_rbac sends exactly one server-side dry-run PATCH and is healthy with the least-privilege Role', async () => {
+      const before = await pair.get('statefulsets', pair.name)
+      const proxy = await startInterposer(pair.cluster.endpoint, endpointOf(saKubeconfig).token)
+      try {
+        const r = await checkOne({...kubeEnv, KUBECONFIG: proxy.kubeconfig}, 'registry_rbac')
+        expect(r.status, r.message).to.equal('healthy')
+        expect(r.message).to.match(/PATCH .*dry-run/)
+        const patches = proxy.requests.filter((q) => q.method === 'PATCH')
+        expect(patches).to.have.length(1)
+        expect(patches[0].path).to.match(
+          new RegExp(`/apis/apps/v1/namespaces/${pair.namespace}/statefulsets/${pair.name}\\?.*dryRun=All`),
+        )
+      } finally {
+        await proxy.stop()
+      }
+
+      // Dry run: the real server stored nothing, no rollout.
+      const after = await pair.get('statefulsets', pair.name)
+      expect(after.metadata.resourceVersion).to.equal(before.metadata.resourceVersion)
+      expect(after.metadata.annotations ?? {}).to.deep.equal(before.metadata.annotations ?? {})
+      expect(pair.rollouts()).to.equal(0)
     })
 
-    it('registry_rbac is unhealthy on 403', async () => {
-      kube.inject({method: 'PATCH', path: '/statefulsets/', status: 403})
+    it('registry_rbac is unhealthy when the Role lacks patch on statefulsets, naming the verb', async () => {
+      await narrow('patch', 'statefulsets', 'apps')
       const r = await checkOne(kubeEnv, 'registry_rbac')
       expect(r.status).to.equal('unhealthy')
-      expect(r.message).to.match(/does NOT have permission to PATCH StatefulSet domino-platform\/docker-registry/)
+      expect(r.message).to.match(
+        new RegExp(`does NOT have permission to PATCH StatefulSet ${pair.namespace}/${pair.name}`),
+      )
+      expect(r.suggestions.join(' ')).to.contain("'patch' on statefulsets")
       expect(r.details.status).to.equal(403)
     })
+
+    for (const [verb, resource, group] of [
+      ['update', 'leases', 'coordination.k8s.io'],
+      ['create', 'leases', 'coordination.k8s.io'],
+      ['list', 'pods', ''],
+      ['get', 'statefulsets', 'apps'],
+    ] as const) {
+      it(`registry_rbac is unhealthy when the Role lacks ${verb} on ${resource}, naming the verb`, async () => {
+        await setRoleRules(pair, role, withoutVerb(verb, resource), {allowed: false, group, resource, verb})
+        const r = await checkOne(kubeEnv, 'registry_rbac')
+        expect(r.status, r.message).to.equal('unhealthy')
+        expect(r.message).to.contain(`may NOT '${verb}' on ${resource}`)
+        expect(r.suggestions.join(' ')).to.contain(`grant '${verb}' on ${resource}`)
+        await setRoleRules(pair, role, DRC_ROLE_RULES, {allowed: true, group, resource, verb})
+      })
+    }
 
     it('registry_rbac is skipped for an external registry', async () => {
       const explicit = await checkOne({...kubeEnv, DRC_REGISTRY_IN_CLUSTER: 'false'}, 'registry_rbac')
@@ -338,7 +405,12 @@ describe('health checks against the real services', function () {
     })
 
     it('registry_lock is unhealthy when the StatefulSet cannot be read (403), and names the permission', async () => {
-      kube.inject({method: 'GET', path: `/statefulsets/${kube.statefulset}`, status: 403})
+      await setRoleRules(pair, role, withoutVerb('get', 'statefulsets'), {
+        allowed: false,
+        group: 'apps',
+        resource: 'statefulsets',
+        verb: 'get',
+      })
       const r = await checkOne(kubeEnv, 'registry_lock')
       expect(r.status).to.equal('unhealthy')
       expect(r.message).to.contain('HTTP 403')
@@ -346,22 +418,27 @@ describe('health checks against the real services', function () {
     })
 
     it('registry_lock is unhealthy for "yes" and a valueFrom (the registry reads YAML booleans), healthy for "False"', async () => {
-      const sts = kube.object('statefulsets', kube.statefulset)!
-      const withEnv = (env: object) => {
-        const copy = structuredClone(sts)
-        copy.spec.template.spec.containers[0].env = [env]
-        kube.upsert('statefulsets', copy)
+      const {endpoint} = pair.cluster
+      const stsPath = resourcePath('statefulsets', pair.namespace, pair.name)
+      const withEnv = async (entry: object) => {
+        const current = await kube(endpoint, 'GET', stsPath)
+        current.body.spec.template.spec.containers[0].env = [entry]
+        await kube(endpoint, 'PUT', stsPath, current.body)
+        // The real controller replaces the pod: until then the check also sees the old pod's env.
+        await pair.waitForRollouts()
       }
 
       try {
-        withEnv({name: 'REGISTRY_STORAGE_DELETE_ENABLED', value: 'yes'})
+        await withEnv({name: 'REGISTRY_STORAGE_DELETE_ENABLED', value: 'yes'})
         expect((await checkOne(kubeEnv, 'registry_lock')).status).to.equal('unhealthy')
-        withEnv({name: 'REGISTRY_STORAGE_DELETE_ENABLED', valueFrom: {configMapKeyRef: {key: 'k', name: 'c'}}})
+        await withEnv({name: 'REGISTRY_STORAGE_DELETE_ENABLED', valueFrom: {configMapKeyRef: {key: 'k', name: 'c'}}})
         expect((await checkOne(kubeEnv, 'registry_lock')).status).to.equal('unhealthy')
-        withEnv({name: 'REGISTRY_STORAGE_DELETE_ENABLED', value: 'False'})
-        expect((await checkOne(kubeEnv, 'registry_lock')).status).to.equal('healthy')
+        await withEnv({name: 'REGISTRY_STORAGE_DELETE_ENABLED', value: 'False'})
+        const healthy = await checkOne(kubeEnv, 'registry_lock')
+        expect(healthy.status, healthy.message).to.equal('healthy')
       } finally {
-        kube.upsert('statefulsets', sts)
+        await withEnv({name: 'REGISTRY_STORAGE_DELETE_ENABLED', value: 'false'})
+        await pair.waitForRollouts()
       }
     })
 
@@ -370,12 +447,12 @@ describe('health checks against the real services', function () {
         {
           ...kubeEnv,
           DRC_REGISTRY_IN_CLUSTER: 'auto',
-          REGISTRY_URL: 'docker-registry.domino-platform.svc.cluster.local:5000',
+          REGISTRY_URL: `docker-registry.${pair.namespace}.svc.cluster.local:5000`,
         },
         'registry_rbac',
       )
       expect(r.status, r.message).to.equal('healthy')
-      expect(r.details.reason).to.equal('Service domino-platform/docker-registry exists')
+      expect(r.details.reason).to.equal(`Service ${pair.namespace}/docker-registry exists`)
     })
 
     it('keycloak takes the admin password from the keycloak-http secret when none is configured', async function () {
@@ -385,30 +462,34 @@ describe('health checks against the real services', function () {
     })
   })
 
-  describe('registry credentials from a Kubernetes secret', () => {
-    let kube: KubeFakeHandle
+  describe('registry credentials from a real kubernetes.io/dockerconfigjson Secret', () => {
+    let pair: ClusterRegistry
     let secured: RegistryHandle
+    let saKubeconfig: string
     const auth = {password: 'from-secret', username: 'robot'}
 
     before(async () => {
-      ;[kube, secured] = await Promise.all([startKubeFake(), startRegistry({basicAuth: auth})])
+      ;[pair, secured] = await Promise.all([startClusterRegistry(), startRegistry({basicAuth: auth})])
+      saKubeconfig = await serviceAccountKubeconfig(pair.cluster, pair.namespace, DRC_ROLE_RULES)
       await pushImage(secured.url, `${repo}/model`, 'm-v1', auth)
       const dockerConfig = {
         auths: {[secured.host]: {auth: Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}},
       }
-      kube.upsert('secrets', {
+      // The API server validates the type: a dockerconfigjson Secret must carry valid .dockerconfigjson data.
+      await kube(pair.cluster.endpoint, 'POST', resourcePath('secrets', pair.namespace), {
         data: {'.dockerconfigjson': Buffer.from(JSON.stringify(dockerConfig)).toString('base64')},
         metadata: {name: 'custom-registry-auth'},
         type: 'kubernetes.io/dockerconfigjson',
       })
     })
 
-    after(async () => Promise.all([kube?.stop(), secured?.stop()]))
+    after(async () => Promise.all([pair?.stop(), secured?.stop()]))
 
-    it('uses the dockerconfigjson secret named by REGISTRY_AUTH_SECRET', async () => {
+    it('uses the dockerconfigjson secret named by REGISTRY_AUTH_SECRET (read as the least-privilege ServiceAccount)', async () => {
       const viaSecret = {
         ...env,
-        KUBECONFIG: kube.kubeconfigPath,
+        DOMINO_PLATFORM_NAMESPACE: pair.namespace,
+        KUBECONFIG: saKubeconfig,
         REGISTRY_AUTH_SECRET: 'custom-registry-auth',
         REGISTRY_URL: secured.url,
       }

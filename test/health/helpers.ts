@@ -1,10 +1,10 @@
 /* eslint-disable n/no-unsupported-features/node-builtins -- global fetch is available (unflagged) on Node 20, our floor */
 import crypto from 'node:crypto'
 
-import type {HealthCheckName, HealthResult} from '../../src/health/types.js'
+import type {HealthCheckName, HealthResult} from '../../packages/core/src/health/types.js'
 
-import {loadConfig} from '../../src/config/load.js'
-import {runHealthChecks} from '../../src/health/run.js'
+import {loadConfig} from '../../packages/core/src/config/load.js'
+import {runHealthChecks} from '../../packages/core/src/health/run.js'
 import {type Harness, services, type ServiceSettings, startAll} from '../support/harness.js'
 import {pushBlob} from '../support/registry-push.js'
 

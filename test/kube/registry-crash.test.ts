@@ -1,28 +1,28 @@
-import * as k8s from '@kubernetes/client-node'
 import {expect} from 'chai'
 import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {fileURLToPath} from 'node:url'
 
+import type {LockRegistryResult} from '../../packages/core/src/kube/registry-relock.js'
 import type {HealthCommandResult} from '../../src/commands/health.js'
-import type {LockRegistryResult} from '../../src/kube/registry-relock.js'
 
-import {LEASE_NOTE} from '../../src/kube/lease.js'
-import {acquireDeletionUnlock, DEFAULT_LEASE_NAME, DELETE_ENV} from '../../src/kube/registry-lock.js'
-import {DrcError} from '../../src/lib/errors.js'
-import {ExitCode} from '../../src/lib/exit-codes.js'
+import {LEASE_NOTE} from '../../packages/core/src/kube/lease.js'
+import {acquireDeletionUnlock, DEFAULT_LEASE_NAME, DELETE_ENV} from '../../packages/core/src/kube/registry-lock.js'
+import {DrcError} from '../../packages/core/src/lib/errors.js'
+import {ExitCode} from '../../packages/core/src/lib/exit-codes.js'
 import {BIN, isolatedOclifEnv, REPO_ROOT} from '../support/cli.js'
-import {type RegistryWithKube, startRegistryWithKube} from '../support/harness.js'
+import {type ClusterRegistry, resourcePath, startClusterRegistry} from '../support/kube-cluster.js'
+import {kube} from '../support/kube-rest.js'
 import {deleteManifest, pushImage} from '../support/registry-push.js'
+import {lockView} from './lock-helpers.js'
 
-const {PatchStrategy, setHeaderOptions} = k8s
 const REPO = 'dominodatalab/environment'
 const sleep = (ms: number) =>
   new Promise((resolve) => {
     setTimeout(resolve, ms)
   })
 
-/** The built binary, spawned asynchronously: the fake Kubernetes API runs in this process and must keep answering. */
+/** The built binary, spawned asynchronously: the node simulator runs in this process and must keep answering. */
 async function drc(args: string[], env: Record<string, string | undefined>) {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: REPO_ROOT,
@@ -42,51 +42,28 @@ async function drc(args: string[], env: Record<string, string | undefined>) {
   return {code, ...out, json: <T>() => JSON.parse(out.stdout).result as T}
 }
 
-describe('registry lock after a crash: SIGKILL mid-delete, drc health, drc registry lock (fake Kubernetes API + real registry)', function () {
+describe('registry lock after a crash: SIGKILL mid-delete, drc health, drc registry lock (real Kubernetes API + real registry)', function () {
   this.timeout(120_000)
-  let pair: RegistryWithKube
-  let apps: k8s.AppsV1Api
+  let pair: ClusterRegistry
+  let v: ReturnType<typeof lockView>
   let env: Record<string, string | undefined>
   let tagCounter = 0
   const config = () => ({
     kubernetes: {
-      domino_platform_namespace: pair.kube.namespace,
-      kubeconfig: pair.kube.kubeconfigPath,
+      domino_platform_namespace: pair.namespace,
+      kubeconfig: pair.kubeconfigPath,
       registry_in_cluster: 'true',
-      registry_statefulset: pair.kube.statefulset,
+      registry_statefulset: pair.name,
     },
   })
-  const sts = () => `StatefulSet ${pair.kube.namespace}/${pair.kube.statefulset}`
-  const deleteEnv = () =>
-    pair.kube
-      .object('statefulsets', pair.kube.statefulset)
-      ?.spec.template.spec.containers[0].env?.find((e: k8s.V1EnvVar) => e.name === DELETE_ENV)
-  const lease = () => pair.kube.object('leases', DEFAULT_LEASE_NAME)
-  const patches = () => pair.kube.requests.filter((r) => r.method === 'PATCH').length
+  const sts = () => `StatefulSet ${pair.namespace}/${pair.name}`
   /** DELETE of a freshly pushed image: 202 while unlocked, 405 while locked. */
   const deleteStatus = async () => {
     const image = await pushImage(pair.registry.url, REPO, `t${++tagCounter}`, [randomBytes(256)])
     return (await deleteManifest(pair.registry.url, REPO, image.digest)).status
   }
 
-  async function setEnvDirectly(value: string | undefined): Promise<void> {
-    const current = await apps.readNamespacedStatefulSet({name: pair.kube.statefulset, namespace: pair.kube.namespace})
-    const list = current.spec!.template.spec!.containers[0].env ?? []
-    const index = list.findIndex((e) => e.name === DELETE_ENV)
-    if (value === undefined && index === -1) return
-    const path = '/spec/template/spec/containers/0/env'
-    const op =
-      value === undefined
-        ? {op: 'remove', path: `${path}/${index}`}
-        : index === -1
-          ? {op: 'add', path: `${path}/-`, value: {name: DELETE_ENV, value}}
-          : {op: 'replace', path: `${path}/${index}`, value: {name: DELETE_ENV, value}}
-    await apps.patchNamespacedStatefulSet(
-      {body: [op], name: pair.kube.statefulset, namespace: pair.kube.namespace},
-      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
-    )
-    await pair.kube.waitForRollouts()
-  }
+  const setEnvDirectly = (value: string | undefined) => v.setEnvDirectly(value)
 
   /** A drc-like process that unlocks and then "deletes" for a minute; SIGKILLed once DELETE answers 202. */
   async function killWhileUnlocked(leaseSeconds?: number): Promise<string> {
@@ -97,9 +74,9 @@ describe('registry lock after a crash: SIGKILL mid-delete, drc health, drc regis
         '--import',
         'tsx',
         script,
-        pair.kube.kubeconfigPath,
-        pair.kube.namespace,
-        pair.kube.statefulset,
+        pair.kubeconfigPath,
+        pair.namespace,
+        pair.name,
         ...(leaseSeconds ? [String(leaseSeconds)] : []),
       ],
       {env: {...process.env, KUBECONFIG: ''}, stdio: ['ignore', 'pipe', 'pipe']},
@@ -112,7 +89,8 @@ describe('registry lock after a crash: SIGKILL mid-delete, drc health, drc regis
       stdout += c
     })
     const deadline = Date.now() + 30_000
-    while (!stdout.includes('UNLOCKED') || deleteEnv()?.value !== 'true') {
+    // eslint-disable-next-line no-await-in-loop -- polling
+    while (!stdout.includes('UNLOCKED') || (await v.deleteEnv())?.value !== 'true') {
       if (Date.now() > deadline) throw new Error(`child did not unlock: ${stdout}`)
       // eslint-disable-next-line no-await-in-loop
       await sleep(20)
@@ -121,37 +99,32 @@ describe('registry lock after a crash: SIGKILL mid-delete, drc health, drc regis
     expect(await deleteStatus()).to.equal(202)
     child.kill('SIGKILL')
     expect(await exited).to.equal('SIGKILL')
-    const holder = lease()!.spec.holderIdentity as string
+    const holder = (await v.lease())!.spec.holderIdentity as string
     expect(holder, 'the killed run leaves its lease behind').to.match(/\/pid-\d+\//)
     return holder
   }
 
   before(async () => {
-    pair = await startRegistryWithKube()
-    const kc = new k8s.KubeConfig()
-    kc.loadFromFile(pair.kube.kubeconfigPath)
-    apps = kc.makeApiClient(k8s.AppsV1Api)
+    pair = await startClusterRegistry()
+    v = lockView(pair)
     env = {
       ...isolatedOclifEnv(),
       CONFIG_FILE: undefined,
-      DOMINO_PLATFORM_NAMESPACE: pair.kube.namespace,
+      DOMINO_PLATFORM_NAMESPACE: pair.namespace,
       DRC_REGISTRY_IN_CLUSTER: 'true',
-      DRC_REGISTRY_STATEFULSET: pair.kube.statefulset,
+      DRC_REGISTRY_STATEFULSET: pair.name,
       HOME: '/nonexistent-drc-home',
-      KUBECONFIG: pair.kube.kubeconfigPath,
+      KUBECONFIG: pair.kubeconfigPath,
       REGISTRY_URL: pair.registry.url,
     }
   })
 
   after(async () => pair?.stop())
 
-  afterEach(async () => {
-    pair.kube.clearFaults()
-    await pair.kube.waitForRollouts()
-  })
+  afterEach(async () => pair.waitForRollouts())
 
   it('prior "false": after SIGKILL health exits 3 naming the unlocked registry and the dead run; lock restores "false"', async () => {
-    expect(deleteEnv()).to.deep.equal({name: DELETE_ENV, value: 'false'})
+    expect(await v.deleteEnv()).to.deep.equal({name: DELETE_ENV, value: 'false'})
     const holder = await killWhileUnlocked()
 
     const health = await drc(['health', '--check', 'registry_lock'], env)
@@ -173,11 +146,11 @@ describe('registry lock after a crash: SIGKILL mid-delete, drc health, drc regis
       source: 'recorded',
       tookOverFrom: holder,
     })
-    expect(deleteEnv()).to.deep.equal({name: DELETE_ENV, value: 'false'})
+    expect(await v.deleteEnv()).to.deep.equal({name: DELETE_ENV, value: 'false'})
     expect(pair.registry.env[DELETE_ENV]).to.equal('false')
     expect(await deleteStatus()).to.equal(405)
-    expect(lease()!.spec.holderIdentity).to.equal(undefined)
-    expect(lease()!.metadata.annotations ?? {}).to.not.have.property(LEASE_NOTE)
+    expect((await v.lease())!.spec.holderIdentity).to.equal(undefined)
+    expect((await v.lease())!.metadata.annotations ?? {}).to.not.have.property(LEASE_NOTE)
 
     const healthy = await drc(['health', '--check', 'registry_lock', '--json'], env)
     expect(healthy.code, healthy.stdout).to.equal(0)
@@ -207,13 +180,13 @@ describe('registry lock after a crash: SIGKILL mid-delete, drc health, drc regis
     const lock = await drc(['registry', 'lock'], env)
     expect(lock.code, lock.stderr).to.equal(0)
     expect(lock.stdout).to.contain(`locked: ${DELETE_ENV}=true → ${DELETE_ENV} absent`)
-    expect(lock.stderr).to.contain(`took over lease ${pair.kube.namespace}/${DEFAULT_LEASE_NAME} from ${holder}`)
+    expect(lock.stderr).to.contain(`took over lease ${pair.namespace}/${DEFAULT_LEASE_NAME} from ${holder}`)
     expect(lock.stderr).to.contain('waiting for the rollout')
-    expect(deleteEnv()).to.equal(undefined)
+    expect(await v.deleteEnv()).to.equal(undefined)
     expect(pair.registry.env).to.not.have.property(DELETE_ENV)
     expect(await deleteStatus()).to.equal(405)
-    expect(lease()!.spec.holderIdentity).to.equal(undefined)
-    expect(lease()!.metadata.annotations ?? {}).to.not.have.property(LEASE_NOTE)
+    expect((await v.lease())!.spec.holderIdentity).to.equal(undefined)
+    expect((await v.lease())!.metadata.annotations ?? {}).to.not.have.property(LEASE_NOTE)
     expect((await drc(['health', '--check', 'registry_lock'], env)).code).to.equal(0)
     await setEnvDirectly('false')
   })
@@ -226,12 +199,15 @@ describe('registry lock after a crash: SIGKILL mid-delete, drc health, drc regis
     expect(next.prior).to.deep.equal({name: DELETE_ENV, value: 'false'})
     await next.relock()
     expect(messages.join('\n')).to.contain('a previous drc run did not re-lock')
-    expect(deleteEnv()).to.deep.equal({name: DELETE_ENV, value: 'false'})
+    expect(await v.deleteEnv()).to.deep.equal({name: DELETE_ENV, value: 'false'})
     expect(await deleteStatus()).to.equal(405)
   })
 
   it('no lease, unlocked by hand: health exits 3 (nothing explains it); lock sets "false"; lock again changes nothing', async () => {
-    pair.kube.upsert('leases', {metadata: {name: DEFAULT_LEASE_NAME}, spec: {}})
+    // An empty lease (no holder, no note), as an operator's clean-up might leave it.
+    const leases = resourcePath('leases', pair.namespace)
+    await kube(pair.cluster.endpoint, 'DELETE', `${leases}/${DEFAULT_LEASE_NAME}`, undefined, {allow: [404]})
+    await kube(pair.cluster.endpoint, 'POST', leases, {metadata: {name: DEFAULT_LEASE_NAME}, spec: {}})
     await setEnvDirectly('true')
     const health = await drc(['health', '--check', 'registry_lock'], env)
     expect(health.code).to.equal(ExitCode.PREFLIGHT_REFUSED)
@@ -241,20 +217,20 @@ describe('registry lock after a crash: SIGKILL mid-delete, drc health, drc regis
     const lock = await drc(['registry', 'lock', '--json'], env)
     expect(lock.code, lock.stderr).to.equal(0)
     expect(lock.json<LockRegistryResult>()).to.include({after: `${DELETE_ENV}=false`, source: 'unknown-prior'})
-    expect(deleteEnv()).to.deep.equal({name: DELETE_ENV, value: 'false'})
+    expect(await v.deleteEnv()).to.deep.equal({name: DELETE_ENV, value: 'false'})
     expect(await deleteStatus()).to.equal(405)
 
-    const before = patches()
+    const before = await v.generation()
     const again = await drc(['registry', 'lock', '--json'], env)
     expect(again.code).to.equal(0)
     expect(again.json<LockRegistryResult>()).to.include({changed: false, source: 'already-locked'})
-    expect(patches()).to.equal(before)
+    expect(await v.generation()).to.equal(before)
   })
 
   it('a live lease of another run: health is healthy with a warning, lock refuses (exit 3) unless --force', async () => {
     const running = await acquireDeletionUnlock(config(), {holder: 'busy-run', pollIntervalMs: 50})
     try {
-      expect(deleteEnv()).to.deep.equal({name: DELETE_ENV, value: 'true'})
+      expect(await v.deleteEnv()).to.deep.equal({name: DELETE_ENV, value: 'true'})
       const health = await drc(['health', '--check', 'registry_lock', '--json'], env)
       expect(health.code).to.equal(0)
       const [check] = health.json<HealthCommandResult>().results
@@ -263,14 +239,14 @@ describe('registry lock after a crash: SIGKILL mid-delete, drc health, drc regis
       expect(check.message).to.contain('is held by busy-run')
       expect(check.details).to.have.property('warning')
 
-      const before = patches()
+      const before = await v.generation()
       const refused = await drc(['registry', 'lock'], env)
       expect(refused.code).to.equal(ExitCode.PREFLIGHT_REFUSED)
       expect(refused.stderr).to.contain('a drc run holds the deletion lease')
       expect(refused.stderr).to.contain('busy-run')
       expect(refused.stderr).to.contain('drc registry lock --force')
-      expect(patches()).to.equal(before)
-      expect(deleteEnv()).to.deep.equal({name: DELETE_ENV, value: 'true'})
+      expect(await v.generation()).to.equal(before)
+      expect(await v.deleteEnv()).to.deep.equal({name: DELETE_ENV, value: 'true'})
 
       // A deletion run refused by the live lease points at the lock command, never at deleting the lease.
       let runRefusal: DrcError | undefined
@@ -284,13 +260,13 @@ describe('registry lock after a crash: SIGKILL mid-delete, drc health, drc regis
       const forced = await drc(['registry', 'lock', '--force', '--json'], env)
       expect(forced.code, forced.stderr).to.equal(0)
       expect(forced.json<LockRegistryResult>()).to.include({source: 'recorded', tookOverFrom: 'busy-run'})
-      expect(deleteEnv()).to.deep.equal({name: DELETE_ENV, value: 'false'})
+      expect(await v.deleteEnv()).to.deep.equal({name: DELETE_ENV, value: 'false'})
       expect(await deleteStatus()).to.equal(405)
     } finally {
       // Its lease was taken over: its own re-lock may fail to write the lease, the registry is locked anyway.
       await running.relock().catch(() => {})
     }
 
-    expect(deleteEnv()).to.deep.equal({name: DELETE_ENV, value: 'false'})
+    expect(await v.deleteEnv()).to.deep.equal({name: DELETE_ENV, value: 'false'})
   })
 })

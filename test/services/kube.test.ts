@@ -15,58 +15,67 @@ import {
 } from '../../packages/core/src/kube/client.js'
 import {serviceOfRegistryUrl} from '../../packages/core/src/kube/registry-location.js'
 import {resolveMongoTarget} from '../../packages/core/src/services/mongo.js'
-import {type KubeFakeHandle, startKubeFake} from '../support/kube-fake.js'
+import {setRoleRules} from '../kube/lock-helpers.js'
+import {DRC_ROLE_RULES, withoutVerb} from '../support/drc-role.js'
+import {type ClusterRegistry, serviceAccountKubeconfig, startClusterRegistry} from '../support/kube-cluster.js'
 
 async function config(env: Record<string, string>): Promise<DrcConfig> {
   return (await loadConfig({cwd: '/nonexistent-drc-cwd', env})).config
 }
 
-describe('kube client and platform secrets (fake Kubernetes API)', () => {
-  let kube: KubeFakeHandle
+describe('kube client and platform secrets (real Kubernetes API, least-privilege ServiceAccount)', () => {
+  let pair: ClusterRegistry
+  let ns: string
+  /** drc's kubeconfig: a ServiceAccount token bound to drc's Role. */
+  const kube = {kubeconfigPath: ''}
+  const role = 'drc-secrets'
   const env = {HOME: '/nonexistent-drc-home'}
+  const secretsGet = {group: '', resource: 'secrets', verb: 'get'}
 
   before(async () => {
-    kube = await startKubeFake({mongo: {password: 'p@ss:w/rd', user: 'mongo-admin'}})
+    pair = await startClusterRegistry({mongo: {password: 'p@ss:w/rd', user: 'mongo-admin'}})
+    ns = pair.namespace
+    kube.kubeconfigPath = await serviceAccountKubeconfig(pair.cluster, ns, DRC_ROLE_RULES, role)
   })
 
-  afterEach(() => kube.clearFaults())
+  afterEach(async () => setRoleRules(pair, role, DRC_ROLE_RULES, {...secretsGet, allowed: true}))
 
-  after(async () => kube?.stop())
+  after(async () => pair?.stop())
 
   it('loads the kubeconfig named by KUBECONFIG and reads secrets decoded', async () => {
     const clients = await createKubeClients(await config({KUBECONFIG: kube.kubeconfigPath}), env)
     expect(clients.source).to.equal(`kubeconfig:${kube.kubeconfigPath}`)
-    const data = await secretReader(clients)('domino-platform', 'mongodb-replicaset-admin')
+    const data = await secretReader(clients)(ns, 'mongodb-replicaset-admin')
     expect(data).to.deep.equal({password: 'p@ss:w/rd', user: 'mongo-admin'})
   })
 
   it('names the secret when it is missing or forbidden', async () => {
     const read = secretReader(await createKubeClients(await config({KUBECONFIG: kube.kubeconfigPath}), env))
     let message = ''
-    await read('domino-platform', 'no-such-secret').catch((error: Error) => {
+    await read(ns, 'no-such-secret').catch((error: Error) => {
       message = error.message
     })
-    expect(message).to.equal('secret domino-platform/no-such-secret does not exist')
-    kube.inject({path: '/secrets/', status: 403})
-    await read('domino-platform', 'keycloak-http').catch((error: Error) => {
+    expect(message).to.equal(`secret ${ns}/no-such-secret does not exist`)
+    await setRoleRules(pair, role, withoutVerb('get', 'secrets'), {...secretsGet, allowed: false})
+    await read(ns, 'keycloak-http').catch((error: Error) => {
       message = error.message
     })
     expect(message).to.match(
-      /^not allowed to read secret domino-platform\/keycloak-http \(HTTP 403: secrets "keycloak-http" is forbidden/,
+      new RegExp(`^not allowed to read secret ${ns}/keycloak-http \\(HTTP 403: secrets "keycloak-http" is forbidden`),
     )
   })
 
   it('gives the registry credentials module raw data, and null for a missing secret', async () => {
     const clients = await createKubeClients(await config({KUBECONFIG: kube.kubeconfigPath}), env)
     const read = secretDataReader(async () => clients)
-    const raw = await read('domino-platform', 'domino-registry')
+    const raw = await read(ns, 'domino-registry')
     expect(Object.keys(raw ?? {})).to.deep.equal(['.dockerconfigjson'])
     expect(JSON.parse(Buffer.from(raw!['.dockerconfigjson'], 'base64').toString('utf8'))).to.have.property('auths')
-    expect(await read('domino-platform', 'absent')).to.equal(null)
+    expect(await read(ns, 'absent')).to.equal(null)
   })
 
   it('builds the MongoDB URI from the mongodb-replicaset-admin secret, URL-encoded', async () => {
-    const c = await config({KUBECONFIG: kube.kubeconfigPath})
+    const c = await config({DOMINO_PLATFORM_NAMESPACE: ns, KUBECONFIG: kube.kubeconfigPath})
     const target = await resolveMongoTarget(c, {readSecret: lazySecretReader(c, env)})
     expect(target.uri).to.equal('mongodb://mongo-admin:p%40ss%3Aw%2Frd@mongodb-replicaset:27017/?replicaSet=rs0')
     expect(target.redacted).not.to.include('p%40ss')

@@ -14,9 +14,9 @@ export const DRC_ROLE_RULES: RoleRule[] = [
   {apiGroups: [''], resources: ['namespaces'], verbs: ['get']},
   // The registry lock: read and patch the registry's env, watch its pods roll.
   {apiGroups: ['apps'], resources: ['statefulsets'], verbs: ['get', 'patch']},
-  {apiGroups: [''], resources: ['pods'], verbs: ['get', 'list']},
+  {apiGroups: [''], resources: ['pods'], verbs: ['list']},
   // The deletion lease (one run at a time, the prior value recorded).
-  {apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update', 'patch', 'delete']},
+  {apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update']},
   // Registry location (Service) and credentials/passwords (Secrets).
   {apiGroups: [''], resources: ['services'], verbs: ['get']},
   {apiGroups: [''], resources: ['secrets'], verbs: ['get']},

@@ -5,7 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 
 import {ferretdbBinary} from './install.js'
-import {freePort} from './ports.js'
+import {portOrFree} from './ports.js'
 import {spawnService, waitUntil} from './proc.js'
 
 export interface MongoHandle {
@@ -26,11 +26,18 @@ function tcpOpen(port: number): Promise<boolean> {
   })
 }
 
-export async function startFerretdb(): Promise<MongoHandle> {
-  const workDir = mkdtempSync(path.join(os.tmpdir(), 'drc-ferretdb-'))
+export interface MongoOptions {
+  /** Keep FerretDB's state (SQLite files, log) here across restarts (default: a temp dir removed on stop). */
+  dir?: string
+  /** Listen on this port when it is free. */
+  port?: number
+}
+
+export async function startFerretdb(options: MongoOptions = {}): Promise<MongoHandle> {
+  const workDir = options.dir ?? mkdtempSync(path.join(os.tmpdir(), 'drc-ferretdb-'))
   const dataDir = path.join(workDir, 'data')
-  mkdirSync(dataDir)
-  const port = await freePort()
+  mkdirSync(dataDir, {recursive: true})
+  const port = await portOrFree(options.port)
   const proc = spawnService(
     ferretdbBinary(),
     [
@@ -53,15 +60,15 @@ export async function startFerretdb(): Promise<MongoHandle> {
     kind: 'ferretdb',
     async stop() {
       await proc.stop(5000)
-      rmSync(workDir, {force: true, recursive: true})
+      if (!options.dir) rmSync(workDir, {force: true, recursive: true})
     },
     uri: `mongodb://127.0.0.1:${port}/`,
   }
 }
 
 /** Honours DRC_TEST_MONGODB_URI (a real external server) before starting FerretDB. */
-export async function startMongo(): Promise<MongoHandle> {
+export async function startMongo(options: MongoOptions = {}): Promise<MongoHandle> {
   const external = process.env.DRC_TEST_MONGODB_URI
   if (external) return {kind: 'external', async stop() {}, uri: external}
-  return startFerretdb()
+  return startFerretdb(options)
 }

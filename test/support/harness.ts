@@ -1,7 +1,8 @@
 /* eslint-disable n/no-unsupported-features/node-builtins -- global fetch is available (unflagged) on Node 20, our floor */
 /**
- * Starts every real service the tests need (plus the fake Kubernetes API that drives the registry), writes one
- * JSON file of connection settings, and stops everything again. Tests read the settings with `services()`.
+ * Starts every real service the tests need (a real Kubernetes control plane whose simulated node runs the registry
+ * included), writes one JSON file of connection settings, and stops everything again. Tests read the settings with
+ * `services()`.
  */
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
@@ -9,8 +10,11 @@ import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {fileURLToPath} from 'node:url'
 
+import type {KubeMainOptions} from './kube-main.js'
+
 import {type MongoHandle, startMongo} from './ferretdb.js'
 import {type KeycloakHandle, seedKeycloak, startKeycloak} from './keycloak.js'
+import {ensureKubeBinaries} from './kube-build.js'
 import {type KubeFakeHandle, type KubeFakeOptions, startKubeFake} from './kube-fake.js'
 import {createBucket, type MotoHandle, startMoto} from './moto.js'
 import {spawnService, waitUntil} from './proc.js'
@@ -20,20 +24,37 @@ export interface ServiceSettings {
   keycloak?: {adminPassword: string; adminUser: string; realm: string; url: string}
   kube: {kubeconfig: string; namespace: string; statefulset: string; token: string; url: string}
   mongo: {kind: MongoHandle['kind']; uri: string}
+  /** The ports in use (a persistent start asks for the same ones again). */
+  ports?: ServicePorts
   registry: {configPath: string; dataDir: string; host: string; url: string}
   s3: {accessKeyId: string; bucket: string; endpoint: string; region: string; secretAccessKey: string}
   /** Milliseconds each part took to start. */
   timings: Record<string, number>
 }
 
+export type ServicePorts = Partial<
+  Record<'keycloak' | 'keycloakManagement' | 'kube' | 'mongo' | 'registry' | 's3', number>
+>
+
+export interface StartOptions {
+  /** `'background'`: see startAll. */
+  keycloak?: 'background' | boolean
+  /** Ports to reuse when they are free (with `stateDir`: a resumed sandbox). */
+  ports?: ServicePorts
+  /** The S3 bucket to create (default DRC_TEST_S3_BUCKET or drc-test-backups). */
+  s3Bucket?: string
+  servicesFile?: string
+  /**
+   * Keep the services' data here across restarts (registry storage, FerretDB SQLite files, the S3 recording, the
+   * control plane's etcd data and certificates). Keycloak stays in memory: its callers re-seed it (see scripts/services.ts).
+   */
+  stateDir?: string
+}
+
 export interface Harness {
   keycloak?: KeycloakHandle
-  /** Only with `inProcessKube` (by default the registry + fake Kubernetes pair runs in its own process). */
-  kube?: KubeFakeHandle
   mongo: MongoHandle
   moto: MotoHandle
-  /** Only with `inProcessKube`. */
-  registry?: RegistryHandle
   servicesFile: string
   settings: ServiceSettings
   stopAll(): Promise<void>
@@ -46,12 +67,15 @@ export interface RegistryWithKube {
 }
 
 /**
- * A registry locked the way Domino ships it (config and StatefulSet env say delete disabled) under the control
- * of a fresh fake Kubernetes API. Tests that delete images start their own pair with this.
+ * A registry locked the way Domino ships it under the control of a fresh fake Kubernetes API. Being replaced by
+ * the real API server: new tests use startClusterRegistry() (kube-cluster.ts).
  */
-export async function startRegistryWithKube(
-  options: {kube?: Omit<KubeFakeOptions, 'registry'>; registry?: RegistryOptions} = {},
-): Promise<RegistryWithKube> {
+export interface PairOptions {
+  kube?: Omit<KubeFakeOptions, 'registry'>
+  registry?: RegistryOptions
+}
+
+export async function startRegistryWithKube(options: PairOptions = {}): Promise<RegistryWithKube> {
   const registry = await startRegistry({
     deleteEnabled: false,
     ...options.registry,
@@ -75,38 +99,44 @@ export async function startRegistryWithKube(
 
 type PairSettings = Pick<ServiceSettings, 'kube' | 'registry'>
 
-/** What tests need to know of a registry + fake Kubernetes pair (also what kube-fake-main.ts hands over). */
-export function pairSettings({kube, registry}: Pick<RegistryWithKube, 'kube' | 'registry'>): PairSettings {
+/**
+ * The Kubernetes control plane + the shared registry (domino-platform/docker-registry) and its node simulator, in
+ * a child process (see kube-main.ts for why). The binaries are built first, here, so the build's progress shows.
+ */
+export async function startKubeProcess(
+  options: KubeMainOptions = {},
+): Promise<{settings: PairSettings & {timings: Record<string, number>}; stop(): Promise<void>}> {
+  await ensureKubeBinaries((line) => console.error(line))
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'drc-kube-proc-'))
+  const settingsFile = path.join(workDir, 'pair.json')
+  const optionsFile = path.join(workDir, 'options.json')
+  writeFileSync(optionsFile, JSON.stringify(options))
+  const main = fileURLToPath(new URL('kube-main.ts', import.meta.url))
+  const proc = spawnService(process.execPath, ['--import', 'tsx', main, settingsFile, optionsFile], {
+    logPath: path.join(workDir, 'kube.log'),
+  })
+  await waitUntil('Kubernetes control plane + registry process', async () => existsSync(settingsFile), {
+    logPath: proc.logPath,
+    process: proc,
+    timeoutMs: 120_000,
+  })
+  const settings = JSON.parse(readFileSync(settingsFile, 'utf8')) as PairSettings & {
+    controlPlane: {rssMb: number; startMs: number}
+  }
+  console.error(
+    `kube control plane: ready in ${(settings.controlPlane.startMs / 1000).toFixed(1)} s, ${settings.controlPlane.rssMb} MB RSS (etcd + kube-apiserver + kube-controller-manager)`,
+  )
   return {
-    kube: {
-      kubeconfig: kube.kubeconfigPath,
-      namespace: kube.namespace,
-      statefulset: kube.statefulset,
-      token: kube.token,
-      url: kube.url,
+    settings: {
+      kube: settings.kube,
+      registry: settings.registry,
+      timings: {'kube control plane': settings.controlPlane.startMs},
     },
-    registry: {configPath: registry.configPath, dataDir: registry.dataDir, host: registry.host, url: registry.url},
+    stop: () => proc.stop(15_000),
   }
 }
 
-/** The registry + fake Kubernetes pair in a child process (see kube-fake-main.ts for why). */
-export async function startRegistryWithKubeProcess(): Promise<{settings: PairSettings; stop(): Promise<void>}> {
-  const workDir = mkdtempSync(path.join(os.tmpdir(), 'drc-kube-proc-'))
-  const settingsFile = path.join(workDir, 'pair.json')
-  const main = fileURLToPath(new URL('kube-fake-main.ts', import.meta.url))
-  const proc = spawnService(process.execPath, ['--import', 'tsx', main, settingsFile], {
-    logPath: path.join(workDir, 'kube-fake.log'),
-  })
-  await waitUntil('registry + fake Kubernetes API process', async () => existsSync(settingsFile), {
-    logPath: proc.logPath,
-    process: proc,
-    timeoutMs: 30_000,
-  })
-  return {
-    settings: JSON.parse(readFileSync(settingsFile, 'utf8')) as PairSettings,
-    stop: () => proc.stop(10_000),
-  }
-}
+const portOf = (url: string) => Number(new URL(url).port) || undefined
 
 async function timed<T>(timings: Record<string, number>, name: string, start: () => Promise<T>): Promise<T> {
   const started = Date.now()
@@ -125,23 +155,24 @@ const KEYCLOAK_READY = Symbol.for('drc.test.keycloakReady')
  * `keycloak: 'background'` spawns Keycloak without waiting for it (it takes 20–90 s): `startAll` returns as soon as
  * the fast services answer, and tests that need Keycloak await `keycloakService()`.
  */
-export async function startAll(
-  options: {inProcessKube?: boolean; keycloak?: 'background' | boolean; servicesFile?: string} = {},
-): Promise<Harness> {
+export async function startAll(options: StartOptions = {}): Promise<Harness> {
   const started = Date.now()
   const timings: Record<string, number> = {}
+  const {ports = {}, stateDir} = options
+  const bucket = options.s3Bucket ?? process.env.DRC_TEST_S3_BUCKET ?? DEFAULT_BUCKET
+  const dir = (name: string) => (stateDir ? path.join(stateDir, name) : undefined)
+  const kubeOptions: KubeMainOptions = {
+    port: ports.kube,
+    registry: {dataDir: dir('registry'), port: ports.registry},
+    stateDir: dir('kube'),
+  }
   const parts = await Promise.allSettled([
-    timed(timings, 'registry+kube', async () => {
-      if (!options.inProcessKube) return startRegistryWithKubeProcess()
-      const pair = await startRegistryWithKube()
-      const {kube, registry} = pair
-      return {kube, registry, settings: pairSettings(pair), stop: () => pair.stop()}
-    }),
-    timed(timings, 'mongo', () => startMongo()),
+    timed(timings, 'registry+kube', async () => startKubeProcess(kubeOptions)),
+    timed(timings, 'mongo', () => startMongo({dir: dir('ferretdb'), port: ports.mongo})),
     timed(timings, 's3', async () => {
-      const moto = await startMoto()
+      const moto = await startMoto({dir: dir('moto'), port: ports.s3})
       try {
-        await createBucket(moto.endpoint, process.env.DRC_TEST_S3_BUCKET ?? DEFAULT_BUCKET)
+        await createBucket(moto.endpoint, bucket)
       } catch (error) {
         await moto.stop()
         throw error
@@ -152,7 +183,11 @@ export async function startAll(
     options.keycloak
       ? timed(timings, options.keycloak === 'background' ? 'keycloak (spawn)' : 'keycloak', async () => {
           const kcStarted = Date.now()
-          const keycloak = await startKeycloak({background: options.keycloak === 'background'})
+          const keycloak = await startKeycloak({
+            background: options.keycloak === 'background',
+            managementPort: ports.keycloakManagement,
+            port: ports.keycloak,
+          })
           // Ready = answering and DominoRealm seeded; in background mode tests await it via keycloakService().
           const seeded = keycloak.ready.then(async () => {
             await seedKeycloak(keycloak, [], KEYCLOAK_REALM)
@@ -184,11 +219,12 @@ export async function startAll(
   }
 
   const [pair, mongo, moto, keycloak] = parts.map((p) => (p as PromiseFulfilledResult<unknown>).value) as [
-    {kube?: KubeFakeHandle; registry?: RegistryHandle; settings: PairSettings; stop(): Promise<void>},
+    Awaited<ReturnType<typeof startKubeProcess>>,
     MongoHandle,
     MotoHandle,
     KeycloakHandle | undefined,
   ]
+  Object.assign(timings, pair.settings.timings)
   timings.total = Date.now() - started
   const settings: ServiceSettings = {
     ...(keycloak
@@ -201,11 +237,20 @@ export async function startAll(
           },
         }
       : {}),
-    ...pair.settings,
+    kube: pair.settings.kube,
     mongo: {kind: mongo.kind, uri: mongo.uri},
+    ports: {
+      keycloak: keycloak && portOf(keycloak.url),
+      keycloakManagement: keycloak?.managementPort,
+      kube: portOf(pair.settings.kube.url),
+      mongo: portOf(mongo.uri),
+      registry: portOf(pair.settings.registry.url),
+      s3: portOf(moto.endpoint),
+    },
+    registry: pair.settings.registry,
     s3: {
       accessKeyId: moto.accessKeyId,
-      bucket: process.env.DRC_TEST_S3_BUCKET ?? DEFAULT_BUCKET,
+      bucket,
       endpoint: moto.endpoint,
       region: moto.region,
       secretAccessKey: moto.secretAccessKey,
@@ -218,10 +263,8 @@ export async function startAll(
   writeFileSync(servicesFile, JSON.stringify(settings, null, 2) + '\n')
   return {
     keycloak,
-    kube: pair.kube,
     mongo,
     moto,
-    registry: pair.registry,
     servicesFile,
     settings,
     async stopAll() {

@@ -248,6 +248,38 @@ export async function ensurePushgateway(log: Log): Promise<void> {
   if (!runs(binary, ['--version'])) throw new Error(`${binary} was built but does not run (try: ${binary} --version)`)
 }
 
+export const HELM_VERSION = '4.3.2'
+
+export function helmBinary(): string {
+  return process.env.DRC_TEST_HELM_BIN ?? path.join(cacheDir(), 'bin', `helm-${HELM_VERSION}`)
+}
+
+/** Helm (the chart tests run `helm lint` and `helm template`), built from the Go module proxy, pinned. */
+export async function ensureHelm(log: Log): Promise<string> {
+  const binary = helmBinary()
+  if (existsSync(binary) && runs(binary, ['version', '--short'])) return binary
+  if (!onPath('go'))
+    throw new Error('helm is missing and Go is not installed: install Go ≥ 1.24 or set DRC_TEST_HELM_BIN')
+  // As for the Pushgateway: `go mod download` + `go build`, since `go install …@v` asks the proxy for the version list.
+  await timed(log, `helm ${HELM_VERSION} (go build, a few minutes once)`, () => {
+    const module = `helm.sh/helm/v4@v${HELM_VERSION}`
+    log(`  $ go mod download -json ${module}`)
+    const info = JSON.parse(execFileSync('go', ['mod', 'download', '-json', module], {encoding: 'utf8'})) as {
+      Dir: string
+    }
+    mkdirSync(path.dirname(binary), {recursive: true})
+    // Without the ldflag `helm version` reports the bare major.minor of the source tree.
+    const ldflags = `-X helm.sh/helm/v4/internal/version.version=v${HELM_VERSION}`
+    sh(log, ['go', 'build', '-ldflags', ldflags, '-o', binary, './cmd/helm'], {
+      cwd: info.Dir,
+      env: {...process.env, GOFLAGS: '-buildvcs=false'},
+    })
+  })
+  if (!runs(binary, ['version', '--short']))
+    throw new Error(`${binary} was built but does not run (try: ${binary} version)`)
+  return binary
+}
+
 /** Debian's chromium: the headless browser the HTML report tests drive (playwright-core never downloads one). */
 export function chromiumBinary(): string | undefined {
   return process.env.DRC_TEST_CHROMIUM_BIN ?? onPath('chromium')
@@ -280,6 +312,7 @@ export async function ensureAll(options: {keycloak?: boolean; log?: Log} = {}): 
   if (options.keycloak !== false && !process.env.DRC_TEST_KEYCLOAK_URL) await ensureKeycloak(log)
   await ensureVerdaccio(log)
   await ensurePushgateway(log)
+  await ensureHelm(log)
   await ensureChromium(log)
   // The dependency tarballs the verdaccio tests publish (that registry has no uplinks).
   ensureMirror(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../package-lock.json'), log)

@@ -9,13 +9,15 @@ import os from 'node:os'
 import path from 'node:path'
 
 import {findJavaHome, keycloakHome} from './install.js'
-import {freePort} from './ports.js'
+import {portOrFree} from './ports.js'
 import {httpAnswers, spawnService, waitUntil} from './proc.js'
 
 export interface KeycloakHandle {
   adminPassword: string
   adminUser: string
   kind: 'external' | 'keycloak'
+  /** The management (health) port, when started here. */
+  managementPort?: number
   /** Settles when the server answers (already settled unless started with `background`). */
   ready: Promise<void>
   /** Milliseconds from spawn to ready (0 for an external server or while starting). */
@@ -29,6 +31,9 @@ export interface KeycloakStartOptions {
   adminUser?: string
   /** Return as soon as the process is spawned; `ready` settles when it answers (lets callers overlap its slow start). */
   background?: boolean
+  /** Listen on these ports when they are free (a resumed sandbox keeps its Keycloak URL). */
+  managementPort?: number
+  port?: number
 }
 
 export async function startKeycloak(options: KeycloakStartOptions = {}): Promise<KeycloakHandle> {
@@ -49,7 +54,7 @@ export async function startKeycloak(options: KeycloakStartOptions = {}): Promise
   const javaHome = findJavaHome()
   if (!javaHome) throw new Error('Keycloak needs Java ≥ 21; none found under /usr/lib/jvm (set DRC_TEST_JAVA_HOME)')
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'drc-keycloak-'))
-  const [port, managementPort] = [await freePort(), await freePort()]
+  const [port, managementPort] = [await portOrFree(options.port), await portOrFree(options.managementPort)]
   const started = Date.now()
   const proc = spawnService(
     path.join(keycloakHome(), 'bin', 'kc.sh'),
@@ -75,6 +80,7 @@ export async function startKeycloak(options: KeycloakStartOptions = {}): Promise
     adminPassword,
     adminUser,
     kind: 'keycloak',
+    managementPort,
     ready: waitUntil(`Keycloak on ${url}`, () => httpAnswers(`${url}/realms/master`, (s) => s === 200), {
       intervalMs: 250,
       logPath: proc.logPath,
@@ -121,7 +127,13 @@ export interface SeedUser {
   username: string
 }
 
-async function admin(url: string, token: string, method: string, pathName: string, body?: unknown): Promise<Response> {
+/** An admin REST call; 409 (already exists) counts as success, so seeding is idempotent. */
+async function admin(
+  {token, url}: {token: string; url: string},
+  method: string,
+  pathName: string,
+  body?: unknown,
+): Promise<Response> {
   const response = await fetch(`${url}/admin${pathName}`, {
     body: body === undefined ? undefined : JSON.stringify(body),
     headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json'},
@@ -143,16 +155,13 @@ export async function seedKeycloak(
   users: SeedUser[],
   realm = 'DominoRealm',
 ): Promise<void> {
-  const token = await adminToken(kc.url, kc.adminUser, kc.adminPassword)
-  await admin(kc.url, token, 'POST', '/realms', {enabled: true, realm})
-  const profile = (await (await admin(kc.url, token, 'GET', `/realms/${realm}/users/profile`)).json()) as Record<
-    string,
-    unknown
-  >
-  await admin(kc.url, token, 'PUT', `/realms/${realm}/users/profile`, {...profile, unmanagedAttributePolicy: 'ENABLED'})
+  const api = {token: await adminToken(kc.url, kc.adminUser, kc.adminPassword), url: kc.url}
+  await admin(api, 'POST', '/realms', {enabled: true, realm})
+  const profile = (await (await admin(api, 'GET', `/realms/${realm}/users/profile`)).json()) as Record<string, unknown>
+  await admin(api, 'PUT', `/realms/${realm}/users/profile`, {...profile, unmanagedAttributePolicy: 'ENABLED'})
   for (const user of users) {
     // eslint-disable-next-line no-await-in-loop
-    await admin(kc.url, token, 'POST', `/realms/${realm}/users`, {
+    await admin(api, 'POST', `/realms/${realm}/users`, {
       attributes: user.dominoUserId ? {'domino-user-id': [user.dominoUserId]} : {},
       email: `${user.username}@example.test`,
       enabled: user.enabled,

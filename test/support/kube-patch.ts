@@ -45,7 +45,13 @@ function parentOf(doc: Json, tokens: string[], op: string, path: string): Json {
   return node
 }
 
-function arrayIndex(array: Json[], token: string, allowEnd: boolean, op: string, path: string): number {
+/** The operation being applied and its JSON pointer, for error messages. */
+interface Where {
+  op: string
+  path: string
+}
+
+function arrayIndex(array: Json[], token: string, allowEnd: boolean, {op, path}: Where): number {
   if (token === '-' && allowEnd) return array.length
   const index = Number(token)
   const max = allowEnd ? array.length : array.length - 1
@@ -62,7 +68,7 @@ function getAt(doc: Json, path: string, op: string): Json {
   const parent = parentOf(doc, tokens, op, path)
   const last = tokens.at(-1)!
   const value = Array.isArray(parent)
-    ? parent[arrayIndex(parent, last, false, op, path)]
+    ? parent[arrayIndex(parent, last, false, {op, path})]
     : isObject(parent)
       ? parent[last]
       : undefined
@@ -75,7 +81,7 @@ function removeAt(doc: Json, path: string, op: string): Json {
   const tokens = parsePointer(path)
   const parent = parentOf(doc, tokens, op, path)
   const last = tokens.at(-1)!
-  if (Array.isArray(parent)) return parent.splice(arrayIndex(parent, last, false, op, path), 1)[0]
+  if (Array.isArray(parent)) return parent.splice(arrayIndex(parent, last, false, {op, path}), 1)[0]
   if (!isObject(parent) || !(last in parent)) {
     throw new PatchError(`jsonpatch ${op} operation does not apply: doc is missing key: "${path}"`, 422)
   }
@@ -85,13 +91,13 @@ function removeAt(doc: Json, path: string, op: string): Json {
   return value
 }
 
-function addAt(doc: Json, path: string, value: Json, op: string, replace = false): Json {
+function addAt(doc: Json, {op, path}: Where, value: Json, replace = false): Json {
   const tokens = parsePointer(path)
   if (tokens.length === 0) return value
   const parent = parentOf(doc, tokens, op, path)
   const last = tokens.at(-1)!
   if (Array.isArray(parent)) {
-    const index = arrayIndex(parent, last, !replace, op, path)
+    const index = arrayIndex(parent, last, !replace, {op, path})
     if (replace) parent[index] = value
     else parent.splice(index, 0, value)
   } else if (isObject(parent)) {
@@ -119,18 +125,18 @@ export function applyJsonPatch(target: unknown, patch: unknown): unknown {
     switch (op) {
       case 'add': {
         if (value === undefined) throw new PatchError(`missing value for add at ${path}`, 400)
-        doc = addAt(doc, path, clone(value), op)
+        doc = addAt(doc, {op, path}, clone(value))
         break
       }
 
       case 'copy': {
-        doc = addAt(doc, path, clone(getAt(doc, String(from), op)), op)
+        doc = addAt(doc, {op, path}, clone(getAt(doc, String(from), op)))
         break
       }
 
       case 'move': {
         const moved = removeAt(doc, String(from), op)
-        doc = addAt(doc, path, moved, op)
+        doc = addAt(doc, {op, path}, moved)
         break
       }
 
@@ -141,7 +147,7 @@ export function applyJsonPatch(target: unknown, patch: unknown): unknown {
 
       case 'replace': {
         if (value === undefined) throw new PatchError(`missing value for replace at ${path}`, 400)
-        doc = addAt(doc, path, clone(value), op, true)
+        doc = addAt(doc, {op, path}, clone(value), true)
         break
       }
 

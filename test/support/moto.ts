@@ -1,11 +1,11 @@
 /* eslint-disable n/no-unsupported-features/node-builtins -- global fetch is available (unflagged) on Node 20, our floor */
 /** S3 and the ECR API through moto_server on a free port; credentials test/test, path-style addressing. */
-import {mkdtempSync, rmSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, rmSync, statSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
 import {motoCommand} from './install.js'
-import {freePort} from './ports.js'
+import {portOrFree} from './ports.js'
 import {httpAnswers, spawnService, waitUntil} from './proc.js'
 
 export interface MotoHandle {
@@ -17,7 +17,23 @@ export interface MotoHandle {
   stop(): Promise<void>
 }
 
-export async function startMoto(): Promise<MotoHandle> {
+export interface MotoOptions {
+  /**
+   * Keep S3 across restarts: moto 5 holds its state in memory, so its request recorder appends every request to
+   * `<dir>/recording.jsonl` and a start replays that file before serving (the readiness probes are not recorded).
+   */
+  dir?: string
+  /** Listen on this port when it is free. */
+  port?: number
+}
+
+async function motoApi(endpoint: string, action: string): Promise<void> {
+  const response = await fetch(`${endpoint}/moto-api/recorder/${action}`, {method: 'POST'})
+  await response.arrayBuffer()
+  if (!response.ok) throw new Error(`moto ${action} at ${endpoint} failed: HTTP ${response.status}`)
+}
+
+export async function startMoto(options: MotoOptions = {}): Promise<MotoHandle> {
   const credentials = {accessKeyId: 'test', region: 'us-east-1', secretAccessKey: 'test'}
   if (process.env.DRC_TEST_S3_ENDPOINT) {
     return {
@@ -31,11 +47,19 @@ export async function startMoto(): Promise<MotoHandle> {
     }
   }
 
-  const workDir = mkdtempSync(path.join(os.tmpdir(), 'drc-moto-'))
-  const port = await freePort()
+  const workDir = options.dir ?? mkdtempSync(path.join(os.tmpdir(), 'drc-moto-'))
+  mkdirSync(workDir, {recursive: true})
+  const recording = path.join(workDir, 'recording.jsonl')
+  const port = await portOrFree(options.port)
   const {args, command} = motoCommand()
   const proc = spawnService(command, [...args, '-H', '127.0.0.1', '-p', String(port)], {
-    env: {...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', PYTHONUNBUFFERED: '1'},
+    env: {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      ...(options.dir ? {MOTO_RECORDER_FILEPATH: recording} : {}),
+      PYTHONUNBUFFERED: '1',
+    },
     logPath: path.join(workDir, 'moto.log'),
   })
   const endpoint = `http://127.0.0.1:${port}`
@@ -45,13 +69,18 @@ export async function startMoto(): Promise<MotoHandle> {
     process: proc,
     timeoutMs: 30_000,
   })
+  if (options.dir) {
+    if (existsSync(recording) && statSync(recording).size > 0) await motoApi(endpoint, 'replay-recording')
+    await motoApi(endpoint, 'start-recording')
+  }
+
   return {
     ...credentials,
     endpoint,
     kind: 'moto',
     async stop() {
       await proc.stop(5000)
-      rmSync(workDir, {force: true, recursive: true})
+      if (!options.dir) rmSync(workDir, {force: true, recursive: true})
     },
   }
 }

@@ -18,3 +18,22 @@ export async function freePort(): Promise<number> {
     })
   })
 }
+
+/** True when nothing listens on 127.0.0.1:`port` (we can bind it). */
+async function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer()
+    server.unref()
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+  })
+}
+
+/**
+ * `preferred` when it is free (a resumed sandbox keeps its ports, so its configuration stays valid), otherwise a new
+ * free port: the caller reports the port it got, and the sandbox rewrites its configuration to match.
+ */
+export async function portOrFree(preferred?: number): Promise<number> {
+  if (preferred && (await bindable(preferred))) return preferred
+  return freePort()
+}

@@ -13,7 +13,7 @@ import {promisify} from 'node:util'
 import YAML from 'yaml'
 
 import {registryBinary} from './install.js'
-import {freePort} from './ports.js'
+import {portOrFree} from './ports.js'
 import {httpAnswers, type Spawned, spawnService, waitUntil} from './proc.js'
 
 const execFileAsync = promisify(execFile)
@@ -35,6 +35,8 @@ export interface RegistryOptions {
   deleteEnabled?: boolean
   /** Extra environment for the registry process, e.g. `REGISTRY_STORAGE_DELETE_ENABLED`. */
   env?: Record<string, string>
+  /** Listen on this port when it is free (default: any free port). */
+  port?: number
   /** Serve HTTPS with this certificate and key (PEM files); the URL is then https://. */
   tls?: {certificate: string; key: string}
   /** Token auth (`auth.token`), for a token-server test. */
@@ -114,7 +116,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
   if (!binary) throw new Error('docker-registry not found: run `node --import tsx test/support/install.ts`')
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'drc-registry-'))
   const dataDir = options.dataDir ?? path.join(workDir, 'data')
-  const port = await freePort()
+  const port = await portOrFree(options.port)
   let htpasswdPath: string | undefined
   if (options.basicAuth) {
     htpasswdPath = path.join(workDir, 'htpasswd')

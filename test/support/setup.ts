@@ -8,6 +8,8 @@ import type {Harness, ServiceSettings} from './harness.js'
 
 // In a workspace, @oclif/test would otherwise resolve the wrong package root (style.md §4).
 process.env.OCLIF_TEST_ROOT ??= path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+// Same as bin/run.js: the pinned AWS SDK's notice about future releases needing Node 22 does not apply.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 
 let harness: Harness | undefined
 

@@ -1,4 +1,4 @@
-import type {AppsV1Api, KubeConfig, V1EnvVar, V1StatefulSet} from '@kubernetes/client-node'
+import type {AppsV1Api, KubeConfig, V1EnvVar} from '@kubernetes/client-node'
 
 import {setTimeout as sleep} from 'node:timers/promises'
 
@@ -8,6 +8,7 @@ import {DrcError, errorMessage} from '../lib/errors.js'
 import {ExitCode} from '../lib/exit-codes.js'
 import {createKubeClients, describeKubeError, kubeStatusCode} from './client.js'
 import {acquireLease, type HeldLease, LEASE_NOTE} from './lease.js'
+import {findWorkload, patchWorkload, readWorkload, type Workload, type WorkloadKind} from './workload.js'
 
 /** The registry's switch for DELETE (Docker Distribution's storage.delete.enabled as an env override). */
 export const DELETE_ENV = 'REGISTRY_STORAGE_DELETE_ENABLED'
@@ -54,19 +55,25 @@ export class RelockError extends DrcError {
   }
 }
 
-export type Target = {apps: AppsV1Api; container: string; name: string; namespace: string}
+/** `kind` defaults to StatefulSet (Domino's); a Deployment registry is found when no StatefulSet has the name. */
+export type Target = {apps: AppsV1Api; container: string; kind?: WorkloadKind; name: string; namespace: string}
+
+const kindOf = (t: Pick<Target, 'kind'>): WorkloadKind => t.kind ?? 'StatefulSet'
+/** `StatefulSet ns/name` or `Deployment ns/name`, as the messages name the registry. */
+export const describeWorkload = (t: Pick<Target, 'kind' | 'name' | 'namespace'>) =>
+  `${kindOf(t)} ${t.namespace}/${t.name}`
 
 const envPath = (index: number) => `/spec/template/spec/containers/0/env/${index}`
 
 /** What an operator runs by hand to put the prior value back. */
 export function manualRelockCommand(t: Omit<Target, 'apps'>, prior: undefined | V1EnvVar): string {
   const value = prior === undefined ? `${DELETE_ENV}-` : `${DELETE_ENV}=${prior.value ?? ''}`
-  return `kubectl -n ${t.namespace} set env statefulset/${t.name} -c ${t.container} ${value}`
+  return `kubectl -n ${t.namespace} set env ${kindOf(t).toLowerCase()}/${t.name} -c ${t.container} ${value}`
 }
 
-export function firstContainer(sts: V1StatefulSet, namespace: string, name: string) {
+export function firstContainer(sts: Workload, namespace: string, name: string) {
   const container = sts.spec?.template.spec?.containers?.[0]
-  if (!container) throw new DrcError(`StatefulSet ${namespace}/${name} has no containers`)
+  if (!container) throw new DrcError(`${sts.kind ?? 'StatefulSet'} ${namespace}/${name} has no containers`)
   const env = container.env ?? []
   const index = env.findIndex((e) => e.name === DELETE_ENV)
   return {container, entry: index === -1 ? undefined : env[index], hasEnv: container.env !== undefined, index}
@@ -79,12 +86,10 @@ export function firstContainer(sts: V1StatefulSet, namespace: string, name: stri
  */
 export async function setDeleteEnv(t: Target, desired: undefined | V1EnvVar): Promise<boolean> {
   const {PatchStrategy, setHeaderOptions} = await import('@kubernetes/client-node')
-  const sts = await t.apps.readNamespacedStatefulSet({name: t.name, namespace: t.namespace})
+  const sts = await readWorkload(t.apps, kindOf(t), {name: t.name, namespace: t.namespace})
   const {container, entry, hasEnv, index} = firstContainer(sts, t.namespace, t.name)
   if (container.name !== t.container)
-    throw new DrcError(
-      `the first container of StatefulSet ${t.namespace}/${t.name} is now ${container.name}, not ${t.container}`,
-    )
+    throw new DrcError(`the first container of ${describeWorkload(t)} is now ${container.name}, not ${t.container}`)
   if (JSON.stringify(entry) === JSON.stringify(desired)) return false
   const ops: object[] = [{op: 'test', path: '/spec/template/spec/containers/0/name', value: t.container}]
   if (entry) ops.push({op: 'test', path: `${envPath(index)}/name`, value: DELETE_ENV})
@@ -92,7 +97,9 @@ export async function setDeleteEnv(t: Target, desired: undefined | V1EnvVar): Pr
   else if (entry) ops.push({op: 'replace', path: envPath(index), value: desired})
   else if (hasEnv) ops.push({op: 'add', path: '/spec/template/spec/containers/0/env/-', value: desired})
   else ops.push({op: 'add', path: '/spec/template/spec/containers/0/env', value: [desired]})
-  await t.apps.patchNamespacedStatefulSet(
+  await patchWorkload(
+    t.apps,
+    kindOf(t),
     {body: ops, name: t.name, namespace: t.namespace},
     setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
   )
@@ -100,8 +107,10 @@ export async function setDeleteEnv(t: Target, desired: undefined | V1EnvVar): Pr
 }
 
 /** Rolled out: the controller saw the latest spec and every replica runs it and is ready. */
-export function rolledOut(sts: V1StatefulSet): boolean {
-  const s = sts.status
+export function rolledOut(sts: Workload): boolean {
+  // A Deployment's status has no revisions: its old pods are gone when status.replicas equals spec.replicas.
+  const s = sts.status as
+    (NonNullable<Workload['status']> & {currentRevision?: string; updateRevision?: string}) | undefined
   const replicas = sts.spec?.replicas ?? 1
   if (!s || s.observedGeneration === undefined) return false
   return (
@@ -122,10 +131,10 @@ export async function waitForRollout(t: Target, {pollMs, timeoutMs}: RolloutWait
   const deadline = Date.now() + timeoutMs
   let last = 'not read yet'
   for (;;) {
-    if (signal?.aborted) throw new DrcError(`stopped waiting for StatefulSet ${t.namespace}/${t.name}: cancelled`)
+    if (signal?.aborted) throw new DrcError(`stopped waiting for ${describeWorkload(t)}: cancelled`)
     try {
       // eslint-disable-next-line no-await-in-loop -- polling
-      const sts = await t.apps.readNamespacedStatefulSet({name: t.name, namespace: t.namespace})
+      const sts = await readWorkload(t.apps, kindOf(t), {name: t.name, namespace: t.namespace})
       if (rolledOut(sts)) return
       const s = sts.status
       last = `generation ${sts.metadata?.generation}, observed ${s?.observedGeneration}, replicas ${s?.replicas}, updated ${s?.updatedReplicas ?? 0}, ready ${s?.readyReplicas ?? 0}`
@@ -134,14 +143,11 @@ export async function waitForRollout(t: Target, {pollMs, timeoutMs}: RolloutWait
     }
 
     if (Date.now() >= deadline)
-      throw new DrcError(
-        `StatefulSet ${t.namespace}/${t.name} did not roll out within ${Math.round(timeoutMs / 1000)} s (${last})`,
-        {
-          suggestions: [
-            `check the registry pod: kubectl -n ${t.namespace} describe pod -l app.kubernetes.io/name=${t.name}`,
-          ],
-        },
-      )
+      throw new DrcError(`${describeWorkload(t)} did not roll out within ${Math.round(timeoutMs / 1000)} s (${last})`, {
+        suggestions: [
+          `check the registry pod: kubectl -n ${t.namespace} describe pod -l app.kubernetes.io/name=${t.name}`,
+        ],
+      })
     // eslint-disable-next-line no-await-in-loop
     await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())), undefined, {signal}).catch(() => {})
   }
@@ -178,14 +184,15 @@ export async function acquireDeletionUnlock(
     renewIntervalMs: opts.renewIntervalMs,
   })
 
-  const what = `StatefulSet ${namespace}/${name}`
+  let what = `StatefulSet ${namespace}/${name}`
   let target: Target
   let current: undefined | V1EnvVar
   let prior: undefined | V1EnvVar
   try {
-    const sts = await clients.apps.readNamespacedStatefulSet({name, namespace})
+    const {kind, workload: sts} = await findWorkload(clients.apps, {name, namespace})
+    what = `${kind} ${namespace}/${name}`
     const first = firstContainer(sts, namespace, name)
-    target = {apps: clients.apps, container: first.container.name, name, namespace}
+    target = {apps: clients.apps, container: first.container.name, kind, name, namespace}
     current = first.entry
     prior = priorSetting(current, lease.previousNote, what, log)
     // Recorded before anything changes: if this run dies unlocked, the next one restores the real prior value
@@ -297,7 +304,7 @@ export const describeEntry = (entry: undefined | V1EnvVar) =>
 
 /** Writes the prior entry back and waits for the rollout; the error says which of the two failed. */
 async function restorePrior(target: Target, prior: undefined | V1EnvVar, wait: RolloutWait): Promise<void> {
-  const what = `StatefulSet ${target.namespace}/${target.name}`
+  const what = describeWorkload(target)
   let patched: boolean
   try {
     patched = await setDeleteEnv(target, prior)
@@ -318,7 +325,7 @@ async function restorePrior(target: Target, prior: undefined | V1EnvVar, wait: R
       {
         cause: error,
         suggestions: [
-          `check the rollout: kubectl -n ${target.namespace} rollout status statefulset/${target.name}`,
+          `check the rollout: kubectl -n ${target.namespace} rollout status ${kindOf(target).toLowerCase()}/${target.name}`,
           `if the setting is wrong, restore it by hand: ${manualRelockCommand(target, prior)}`,
         ],
       },
@@ -355,7 +362,7 @@ async function relockNow({
   let failure: DrcError | undefined
   try {
     if (changed) await restorePrior(target, prior, wait)
-    log(`re-locked deletion: ${describeEntry(prior)} on StatefulSet ${target.namespace}/${target.name}`)
+    log(`re-locked deletion: ${describeEntry(prior)} on ${describeWorkload(target)}`)
     // Done: the next holder must not "restore" this run's record.
     await lease.writeNote()
   } catch (error) {

@@ -1,6 +1,7 @@
 import type {HealthCheck} from '../types.js'
 
 import {describeKubeError, kubeStatusCode, KubeUnavailableError} from '../../kube/client.js'
+import {describePermission, missingPermissions, REGISTRY_LOCK_PERMISSIONS} from '../../kube/permissions.js'
 import {detectRegistryLocation} from '../../kube/registry-location.js'
 
 /** Annotation written by the dry-run PATCH; with dryRun=All the API server validates and authorises, but stores nothing. */
@@ -104,6 +105,24 @@ export const registryRbacCheck: HealthCheck = {
       return {details, message: `Dry-run PATCH of ${target} failed: ${describeKubeError(error)}`, status: 'unhealthy'}
     }
 
-    return {details, message: `Allowed to PATCH ${target} (server-side dry-run, nothing changed)`, status: 'healthy'}
+    // The PATCH was the one that would change something; the rest is asked, not tried.
+    const missing = await missingPermissions(clients, namespace, REGISTRY_LOCK_PERMISSIONS)
+    if (missing.length > 0) {
+      details.missing = missing.map((p) => describePermission(p))
+      return {
+        details,
+        message: `Allowed to PATCH ${target}, but the service account may NOT ${missing.map((p) => `${describePermission(p)} (to ${p.why})`).join(', ')}; drc cannot unlock deletion safely`,
+        status: 'unhealthy',
+        suggestions: missing.map(
+          (p) => `grant ${describePermission(p)} in namespace ${namespace} to drc's service account`,
+        ),
+      }
+    }
+
+    return {
+      details,
+      message: `Allowed to PATCH ${target} (server-side dry-run, nothing changed) and to use the deletion lease`,
+      status: 'healthy',
+    }
   },
 }
