@@ -5,6 +5,7 @@ import {DEFAULT_CHECK_TIMEOUT_MS, failedRequired, runHealthChecks} from '@drc/co
 import {HEALTH_CHECK_NAMES} from '@drc/core/health/types.js'
 import {BaseCommand} from '@drc/core/lib/base-command.js'
 import {ExitCode} from '@drc/core/lib/exit-codes.js'
+import {elapsed, progress} from '@drc/core/lib/progress.js'
 import {metricsFlags, metricsTargets, recordMetrics} from '@drc/core/metrics/flags.js'
 import {Flags} from '@oclif/core'
 
@@ -61,8 +62,10 @@ Aliases: drc health_check (the predecessor's name), drc health-check`
     const started = new Date()
     const metrics = metricsTargets(this.flags)
     const loaded = await this.loadConfigRaw()
+    const shown = progress({quiet: this.jsonEnabled()})
     const results = await runHealthChecks(loaded, {
       only: this.flags.check,
+      onResult: (r) => shown.done(`health: ${r.name} ${r.status} (${elapsed(r.durationMs)})`),
       skipOptional: this.flags['skip-optional'],
       timeoutMs: this.flags.timeout * 1000,
     })

@@ -3,8 +3,12 @@ import type {BackupResult} from '@drc/core/backup/types.js'
 import {openBackupSession, parseImageRef} from '@drc/core/backup/session.js'
 import {BaseCommand} from '@drc/core/lib/base-command.js'
 import {forEachItem, type ItemOutcome} from '@drc/core/lib/per-item.js'
+import {progress, transferLine} from '@drc/core/lib/progress.js'
 import {humanBytes} from '@drc/core/reports/format.js'
 import {Args, Flags} from '@oclif/core'
+
+/** Layers from this size on get a progress line with bytes and rate. */
+const LARGE_BLOB = 16 * 1024 * 1024
 
 export default class BackupCreate extends BaseCommand<typeof BackupCreate> {
   static args = {
@@ -34,13 +38,20 @@ The bucket's s3://<s3.bucket>/<s3.prefix>/ is an OCI image layout, so "aws s3 sy
       import('@drc/core/backup/index.js'),
       openBackupSession(config),
     ])
+    const shown = progress({quiet: this.jsonEnabled()})
     try {
       const byText = new Map(refs.map((r) => [r.text, r.ref]))
       const {exitCode, outcomes} = await forEachItem(
         refs.map((r) => r.text),
         async (text) => {
           const ref = byText.get(text)!
-          const result = await backupImage(session.registry, session.store, ref)
+          const result = await backupImage(session.registry, session.store, ref, {
+            // Large layers only: small ones are done before a line would help.
+            onBlob(b) {
+              if (b.bytes >= LARGE_BLOB)
+                shown.done(`backup: ${text} ${b.digest.slice(0, 19)} ${transferLine(b.bytes, b.ms)}`)
+            },
+          })
           const check = await verifyBackup(session.store, ref)
           if (!this.jsonEnabled())
             this.log(

@@ -98,6 +98,7 @@ export async function backupImage(
       return
     }
 
+    const started = performance.now()
     const {stream} = await client.getBlob(ref.repository, blob.digest)
     const check = new DigestCheck(blob, `${what} blob ${blob.digest}`)
     // pipeline() destroys the registry stream when the upload gives up on `check`, so no socket is left open.
@@ -110,6 +111,7 @@ export async function backupImage(
     })
     blobsUploaded++
     bytesUploaded += blob.size
+    opts.onBlob?.({bytes: blob.size, digest: blob.digest, ms: performance.now() - started})
   })
 
   await mapLimit(graph.manifests, opts.concurrency ?? 4, async (m) => {

@@ -43,6 +43,8 @@ export interface BackupOptions {
   index?: boolean
   /** Injected clock for tests. */
   now?: () => Date
+  /** Called after each blob uploaded, with its size and how long it took (progress: bytes and rate). */
+  onBlob?: (blob: {bytes: number; digest: string; ms: number}) => void
   /** Multipart part size in bytes (S3 minimum 5 MiB; default 8 MiB). */
   partSize?: number
 }

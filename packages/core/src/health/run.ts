@@ -38,6 +38,8 @@ export interface HealthOptions {
   env?: NodeJS.ProcessEnv
   /** Run only these checks (the deletion preflight picks what its plan touches). */
   only?: readonly HealthCheckName[]
+  /** Called with each result as its check finishes (progress). */
+  onResult?: (result: HealthResult) => void
   /** Replace the registry probe (the deletion lifecycle passes its own client). */
   registry?: () => Promise<RegistryProbe>
   /** Leave out optional checks; S3 and Keycloak still run when they are configured. */
@@ -135,7 +137,13 @@ export async function runHealthChecks(loaded: LoadedConfig, opts: HealthOptions 
     timeoutMs,
   }
   try {
-    return await Promise.all(selectChecks(loaded, opts).map((check) => runOne(check, base)))
+    return await Promise.all(
+      selectChecks(loaded, opts).map(async (check) => {
+        const result = await runOne(check, base)
+        opts.onResult?.(result)
+        return result
+      }),
+    )
   } finally {
     run.abort()
     // Only the probe made here is closed; one passed in belongs to the caller.

@@ -92,6 +92,9 @@ export function buildReport(st: RunState): DeletionReport {
     tag: i.tags.join(', '),
   }))
   const skipped = [...inUseKept, ...plan.skipped, ...withStatus(outcomes, 'skipped')]
+  // A strategy may say a kept item leaves the run partial (drc image delete: an image named on the command line).
+  const keptTags = (s: ItemOutcome | SkippedItem) => ('tags' in s ? s.tags : s.tag ? s.tag.split(', ') : [])
+  const askedKept = skipped.some((s) => st.opts.keptIsPartial?.({repository: s.repository, tags: keptTags(s)}))
   const gone = [...deleted, ...unverified]
   return {
     analysis_report: st.analysisPath,
@@ -113,7 +116,7 @@ export function buildReport(st: RunState): DeletionReport {
     deleted,
     deleted_unverified: unverified,
     error: failure ? errorMessage(failure) : null,
-    exit_code: exitCode,
+    exit_code: exitCode === ExitCode.SUCCESS && askedKept ? ExitCode.PARTIAL : exitCode,
     failed,
     finished_at: new Date().toISOString(),
     in_use: plan.inUse,
@@ -147,6 +150,9 @@ export async function writeRunReport(st: RunState): Promise<{path: string; repor
   const report = buildReport(st)
   const {writeReport} = await import('../../reports/store.js')
   const written = await writeReport(st.opts.config, `${slug(st.opts.strategy)}-${kind}`, report)
+  // --output (the predecessor's): the same document at exactly that path too; the store keeps the audit trail.
+  if (st.opts.output)
+    await writeReport(st.opts.config, `${slug(st.opts.strategy)}-${kind}`, report, {output: st.opts.output})
   if (st.opts.apply) {
     st.opts.log(`audit report: ${written.path}`)
     await st.hook('drc:audit', {apply: true, report, strategy: st.opts.strategy})

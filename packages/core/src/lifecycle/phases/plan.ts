@@ -64,7 +64,13 @@ export const planPhase: Phase = {
     st.analysisPath = analysis.path
     st.graph = graph
     const rules = usageRules(st)
-    const usage = await buildUsageGraph(st.db!, {now: rules.now})
+    const usage = await buildUsageGraph(st.db!, {
+      now: rules.now,
+      // Documents read per collection, on a terminal only (the fallback renderer prints every output line).
+      onDocument(collection, count) {
+        if (process.stderr.isTTY && count % 1000 === 0) task.output = `MongoDB: ${collection}: ${count} documents`
+      },
+    })
     const plan = planWithUsage(graph, candidates, {cloneProtection, rules, usage})
     st.plan = {...plan, skipped: [...protectedKept, ...plan.skipped]}
     task.title = `Plan: ${planSummary(st.plan)}`
