@@ -1,9 +1,13 @@
 /**
- * Keeps the real test services running for the demo and for repeated test runs:
- *   node --import tsx scripts/services.ts start [--no-keycloak]   # detached supervisor, writes .drc/services.json
- *   node --import tsx scripts/services.ts status
- *   node --import tsx scripts/services.ts stop
- * With them running, `DRC_TEST_SERVICES=.drc/services.json npx mocha …` reuses them instead of starting its own.
+ * Keeps the real services running for repeated test runs, and the demo's sandbox across stops and reboots:
+ *   node --import tsx scripts/services.ts start [--no-keycloak] [--sandbox]   # detached supervisor
+ *   node --import tsx scripts/services.ts status [--sandbox]
+ *   node --import tsx scripts/services.ts stop [--sandbox]
+ * Test services (default): fresh and empty each start, settings in .drc/services.json; with them running,
+ * `DRC_TEST_SERVICES=.drc/services.json npx mocha …` reuses them instead of starting its own.
+ * The sandbox (`--sandbox`, `npm run sandbox:start|stop`): data kept under .drc/sandbox/state, the same ports again
+ * (.drc/sandbox/ports.json; a taken port is replaced), and .drc/sandbox/drc.config.yaml rewritten to match on every
+ * start, Keycloak re-seeded from .drc/sandbox/facts.json (it keeps no data of its own).
  */
 import {spawn} from 'node:child_process'
 import {existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
@@ -12,10 +16,14 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {fileURLToPath} from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const stateDir = path.join(root, '.drc')
+const args = process.argv.slice(2)
+const sandbox = args.includes('--sandbox')
+const stateDir = sandbox ? path.join(root, '.drc', 'sandbox') : path.join(root, '.drc')
 const servicesFile = path.join(stateDir, 'services.json')
 const pidFile = path.join(stateDir, 'services.pid')
 const logFile = path.join(stateDir, 'services.log')
+const portsFile = path.join(stateDir, 'ports.json')
+const label = sandbox ? 'sandbox' : 'services'
 
 function alive(pid: number): boolean {
   try {
@@ -26,10 +34,39 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The supervisor's pid, if it runs (after a reboot the recorded pid may belong to another process). */
 function supervisorPid(): number | undefined {
   if (!existsSync(pidFile)) return undefined
   const pid = Number(readFileSync(pidFile, 'utf8').trim())
-  return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined
+  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return undefined
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('services.ts') ? pid : undefined
+  } catch {
+    return pid // no /proc (macOS): trust the pid
+  }
+}
+
+function readJson<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T
+  } catch {
+    return undefined
+  }
+}
+
+/** Sandbox only: configuration and Keycloak users follow the services that just started. */
+async function resumeSandbox(settings: import('../test/support/harness.js').ServiceSettings): Promise<void> {
+  const {writeSandboxConfig} = await import('./sandbox-config.js')
+  writeFileSync(portsFile, `${JSON.stringify(settings.ports, null, 2)}\n`)
+  writeSandboxConfig(settings, stateDir)
+  const facts = readJson<{keycloakUsers: Array<{enabled: boolean; id: string; login: string}>}>(
+    path.join(stateDir, 'facts.json'),
+  )
+  if (settings.keycloak && facts) {
+    const {seedKeycloak} = await import('../test/support/keycloak.js')
+    const users = facts.keycloakUsers.map((u) => ({dominoUserId: u.id, enabled: u.enabled, username: u.login}))
+    await seedKeycloak(settings.keycloak, users, settings.keycloak.realm)
+  }
 }
 
 /** Runs inside the detached process: starts everything, writes the files, waits for a stop signal. */
@@ -39,12 +76,17 @@ async function supervise(keycloak: boolean): Promise<void> {
   installExitHooks()
   const started = Date.now()
   rmSync(servicesFile, {force: true})
-  const harness = await startAll({keycloak, servicesFile: `${servicesFile}.tmp`})
+  const harness = await startAll({
+    keycloak,
+    servicesFile: `${servicesFile}.tmp`,
+    ...(sandbox ? {ports: readJson(portsFile), s3Bucket: 'drc-backups', stateDir: path.join(stateDir, 'state')} : {}),
+  })
+  if (sandbox) await resumeSandbox(harness.settings)
   // Rename-free "atomic" publish: write the final file only once everything answers.
   writeFileSync(servicesFile, readFileSync(`${servicesFile}.tmp`))
   rmSync(`${servicesFile}.tmp`, {force: true})
   console.log(
-    `services ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify(harness.settings.timings)}`,
+    `${label} ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify(harness.settings.timings)}`,
   )
   let stopping = false
   const stop = async () => {
@@ -64,10 +106,10 @@ async function supervise(keycloak: boolean): Promise<void> {
   setInterval(() => {}, 60_000) // stay alive
 }
 
-async function start(keycloak: boolean): Promise<void> {
+async function start(): Promise<void> {
   const running = supervisorPid()
   if (running && existsSync(servicesFile)) {
-    console.log(`already running (pid ${running}): ${path.relative(process.cwd(), servicesFile)}`)
+    console.log(`${label} already running (pid ${running}): ${path.relative(process.cwd(), servicesFile)}`)
     return
   }
 
@@ -76,7 +118,7 @@ async function start(keycloak: boolean): Promise<void> {
   const log = openSync(logFile, 'a')
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', fileURLToPath(import.meta.url), 'supervise', ...(keycloak ? [] : ['--no-keycloak'])],
+    ['--import', 'tsx', fileURLToPath(import.meta.url), 'supervise', ...args.filter((a) => a.startsWith('--'))],
     {cwd: root, detached: true, stdio: ['ignore', log, log]},
   )
   writeFileSync(pidFile, `${child.pid}\n`)
@@ -89,14 +131,17 @@ async function start(keycloak: boolean): Promise<void> {
     await sleep(250)
   }
 
-  console.log(`services started in ${((Date.now() - started) / 1000).toFixed(1)} s (pid ${child.pid})`)
-  console.log(`export DRC_TEST_SERVICES=${servicesFile}`)
+  console.log(`${label} started in ${((Date.now() - started) / 1000).toFixed(1)} s (pid ${child.pid})`)
+  if (sandbox) {
+    const rel = path.relative(process.cwd(), stateDir)
+    console.log(`configuration: ${rel}/drc.config.yaml (source ${rel}/env.sh for its credentials)`)
+  } else console.log(`export DRC_TEST_SERVICES=${servicesFile}`)
 }
 
 async function stop(): Promise<void> {
   const pid = supervisorPid()
   if (!pid) {
-    console.log('not running')
+    console.log(`${label} not running`)
     rmSync(pidFile, {force: true})
     return
   }
@@ -111,21 +156,23 @@ async function stop(): Promise<void> {
   if (alive(pid)) process.kill(pid, 'SIGKILL')
   rmSync(pidFile, {force: true})
   rmSync(servicesFile, {force: true})
-  console.log(`stopped (pid ${pid})`)
+  console.log(`${label} stopped (pid ${pid})`)
 }
 
-const [command, ...rest] = process.argv.slice(2)
-const keycloak = !rest.includes('--no-keycloak')
+const [command] = args
+const keycloak = !args.includes('--no-keycloak')
 switch (command) {
   case 'start': {
-    await start(keycloak)
+    await start()
     break
   }
 
   case 'status': {
     const pid = supervisorPid()
     console.log(
-      pid && existsSync(servicesFile) ? `running (pid ${pid}): ${readFileSync(servicesFile, 'utf8')}` : 'not running',
+      pid && existsSync(servicesFile)
+        ? `${label} running (pid ${pid}): ${readFileSync(servicesFile, 'utf8')}`
+        : `${label} not running`,
     )
     if (!pid) process.exitCode = 1
     break
@@ -142,7 +189,7 @@ switch (command) {
   }
 
   default: {
-    console.error('usage: node --import tsx scripts/services.ts start [--no-keycloak] | status | stop')
+    console.error('usage: node --import tsx scripts/services.ts start [--no-keycloak] | status | stop  [--sandbox]')
     process.exitCode = 2
   }
 }

@@ -15,10 +15,8 @@ import type {KubeMainOptions} from './kube-main.js'
 import {type MongoHandle, startMongo} from './ferretdb.js'
 import {type KeycloakHandle, seedKeycloak, startKeycloak} from './keycloak.js'
 import {ensureKubeBinaries} from './kube-build.js'
-import {type KubeFakeHandle, type KubeFakeOptions, startKubeFake} from './kube-fake.js'
 import {createBucket, type MotoHandle, startMoto} from './moto.js'
 import {spawnService, waitUntil} from './proc.js'
-import {type RegistryHandle, type RegistryOptions, startRegistry} from './registry.js'
 
 export interface ServiceSettings {
   keycloak?: {adminPassword: string; adminUser: string; realm: string; url: string}
@@ -58,43 +56,6 @@ export interface Harness {
   servicesFile: string
   settings: ServiceSettings
   stopAll(): Promise<void>
-}
-
-export interface RegistryWithKube {
-  kube: KubeFakeHandle
-  registry: RegistryHandle
-  stop(): Promise<void>
-}
-
-/**
- * A registry locked the way Domino ships it under the control of a fresh fake Kubernetes API. Being replaced by
- * the real API server: new tests use startClusterRegistry() (kube-cluster.ts).
- */
-export interface PairOptions {
-  kube?: Omit<KubeFakeOptions, 'registry'>
-  registry?: RegistryOptions
-}
-
-export async function startRegistryWithKube(options: PairOptions = {}): Promise<RegistryWithKube> {
-  const registry = await startRegistry({
-    deleteEnabled: false,
-    ...options.registry,
-    env: {REGISTRY_STORAGE_DELETE_ENABLED: 'false', ...options.registry?.env},
-  })
-  try {
-    const kube = await startKubeFake({...options.kube, registry})
-    return {
-      kube,
-      registry,
-      async stop() {
-        await kube.stop()
-        await registry.stop()
-      },
-    }
-  } catch (error) {
-    await registry.stop()
-    throw error
-  }
 }
 
 type PairSettings = Pick<ServiceSettings, 'kube' | 'registry'>

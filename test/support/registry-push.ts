@@ -4,7 +4,7 @@
  * POST upload + PUT with digest (2.8 has no one-request monolithic upload), then the manifest.
  *
  * Tests of drc's code push through drc's own client (test/fixtures/push-images.ts). This raw pusher is kept on
- * purpose for what must not depend on that client: the tests of the harness itself (registry, fake Kubernetes)
+ * purpose for what must not depend on that client: the tests of the harness itself (registry, Kubernetes)
  * and the health checks, which must be able to tell a broken registry from a broken client.
  */
 import {createHash} from 'node:crypto'

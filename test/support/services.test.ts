@@ -98,7 +98,7 @@ describe('test support: shared real services (started by the mocha global setup)
     expect(await wrong.json()).to.include({error: 'invalid_grant'})
   })
 
-  it('the shared registry is locked and its fake Kubernetes API answers with the written kubeconfig', async () => {
+  it('the shared registry is locked and its Kubernetes API server answers with the written kubeconfig', async () => {
     const {kube, registry} = services()
     const k8s = await import('@kubernetes/client-node')
     const kc = new k8s.KubeConfig()
