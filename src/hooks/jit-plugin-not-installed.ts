@@ -1,4 +1,6 @@
+import {UsageError} from '@drc/core/lib/errors.js'
 import {ExitCode} from '@drc/core/lib/exit-codes.js'
+import {errorEnvelope} from '@drc/core/lib/json-envelope.js'
 import {Errors, type Hook} from '@oclif/core'
 import {createInterface} from 'node:readline'
 
@@ -42,6 +44,13 @@ const hook: Hook.JitPluginNotInstalled = async function (options) {
   const short = shortPluginName(options.pluginName, config.pjson.oclif.scope)
   const suggestions = [`install it: ${config.bin} plugins install ${spec}`]
   if (short) suggestions.push(`or by its short name: ${config.bin} plugins install ${short}`)
+  if (options.argv.includes('--json')) {
+    // The command never ran, so BaseCommand cannot print the envelope: a script still gets the one error shape.
+    const envelope = errorEnvelope(new UsageError(what, suggestions), `${command} --help`, [])
+    process.stdout.write(JSON.stringify(envelope, null, 2) + '\n')
+    this.exit(ExitCode.USAGE)
+  }
+
   throw new Errors.CLIError(what, {
     exit: ExitCode.USAGE,
     suggestions,

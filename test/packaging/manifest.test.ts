@@ -4,7 +4,7 @@ import {copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFi
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {REPO_ROOT} from '../support/cli.js'
+import {isolatedOclifEnv, REPO_ROOT} from '../support/cli.js'
 
 interface Manifest {
   commands: Record<string, {pluginName?: string; pluginType?: string}>
@@ -47,6 +47,35 @@ describe('scripts/manifest.ts (the CLI manifest with local JIT plugins)', functi
     expect(manifest.commands['unused:list']).to.include({pluginName: '@drc/plugin-unused', pluginType: 'jit'})
     expect(manifest.commands['archived:delete']).to.include({pluginName: '@drc/plugin-archived', pluginType: 'jit'})
     expect(manifest.commands['usage:find']).to.include({pluginName: 'drc', pluginType: 'core'})
+  })
+
+  it('a JIT command of a plugin that is not installed: the --json error envelope, or text naming the install', () => {
+    const dir = stagedCli()
+    expect(writeManifest(dir).code).to.equal(0)
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, [path.join(dir, 'bin/run.js'), ...args], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: {...process.env, ...isolatedOclifEnv(), NO_COLOR: '1'},
+        input: '',
+      })
+    const json = run(['archived', 'list', '--json'])
+    expect(json.status, json.stderr).to.equal(2)
+    expect(json.stderr).to.equal('')
+    const envelope = JSON.parse(json.stdout)
+    expect(envelope).to.include({exitCode: 2, name: 'UsageError', status: 2})
+    expect(envelope.message).to.equal(
+      'drc archived list is provided by @drc/plugin-archived@0.1.0, which is not installed.',
+    )
+    expect(envelope.actions).to.deep.equal([
+      'install it: drc plugins install @drc/plugin-archived@0.1.0',
+      'or by its short name: drc plugins install archived',
+    ])
+    expect(envelope.warnings).to.deep.equal([])
+    const text = run(['archived', 'list'])
+    expect(text.status).to.equal(2)
+    expect(text.stdout).to.equal('')
+    expect(text.stderr).to.include('drc plugins install @drc/plugin-archived@0.1.0')
   })
 
   it('refuses a jitPlugins version that is not the local plugin version', () => {

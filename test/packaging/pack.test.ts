@@ -35,6 +35,15 @@ describe('packaging: npm pack without network', function () {
     expect(manifest.commands.health.pluginType).to.equal('core')
   })
 
+  it('packs the library packages/core offline: its dist (the subpath exports), no build state or tests', () => {
+    const files = assertPublishable(path.join(REPO_ROOT, 'packages/core'))
+    // What the CLI, the plugins and the README example import: `@drc/core` and `@drc/core/<concern>/<module>.js`.
+    expect(files).to.include.members(['package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/lib/base-command.js'])
+    expect(
+      files.filter((f) => !f.startsWith('dist/') && f !== 'package.json' && !/^(README|LICENSE)/i.test(f)),
+    ).to.deep.equal([])
+  })
+
   for (const dir of [...PLUGIN_DIRS, 'examples/old-revisions']) {
     it(`packs ${dir} offline with its manifest and no build state or tests`, () => {
       const files = assertPublishable(path.join(REPO_ROOT, dir))

@@ -24,6 +24,14 @@ function onTerminal(cli: InstalledCli, argv: string[], input: string): {code: nu
   return {code: r.status, output: r.stdout + r.stderr}
 }
 
+const PUBLISHED_PLUGINS = [
+  'plugins/archived',
+  'plugins/deactivated',
+  'plugins/references',
+  'plugins/unused',
+  'examples/old-revisions',
+]
+
 describe('installing from a real npm registry (verdaccio on 127.0.0.1)', function () {
   this.timeout(900_000)
   let registry: LocalRegistry
@@ -69,9 +77,10 @@ describe('installing from a real npm registry (verdaccio on 127.0.0.1)', functio
 
     before(async () => {
       await seedDependencies(registry, path.join(REPO_ROOT, 'package-lock.json'))
-      // Before the package split the plugins peer-depend on `drc`; after it, @drc/core is published first.
+      // The order of the README: the library, the CLI that depends on it, then the plugins (which depend on it too).
+      expect(publishPackage(path.join(REPO_ROOT, 'packages/core'), registry)).to.equal('@drc/core@0.1.0')
       publishPackage(REPO_ROOT, registry)
-      publishPackage(path.join(REPO_ROOT, 'plugins/unused'), registry)
+      for (const dir of PUBLISHED_PLUGINS) publishPackage(path.join(REPO_ROOT, dir), registry)
       const prefix = mkdtempSync(path.join(tmpdir(), 'drc-prefix-'))
       cli = installedCli(installCli(prefix, registry), registry)
       await seedMongo(services().mongo.uri, db, dataset)
@@ -89,6 +98,22 @@ describe('installing from a real npm registry (verdaccio on 127.0.0.1)', functio
       expect(r.stderr).to.include('drc unused list is provided by @drc/plugin-unused@0.1.0, which is')
       expect(r.stderr).to.include('drc plugins install @drc/plugin-unused@0.1.0')
       expect(r.stderr).to.include('drc plugins install unused')
+    })
+
+    it('without the plugin, --json prints the error envelope on stdout and exits 2', () => {
+      const r = cli.run(['unused', 'list', '--json'])
+      expect(r.code, r.stderr).to.equal(2)
+      expect(JSON.parse(r.stdout)).to.deep.equal({
+        actions: [
+          'install it: drc plugins install @drc/plugin-unused@0.1.0',
+          'or by its short name: drc plugins install unused',
+        ],
+        exitCode: 2,
+        message: 'drc unused list is provided by @drc/plugin-unused@0.1.0, which is not installed.',
+        name: 'UsageError',
+        status: 2,
+        warnings: [],
+      })
     })
 
     it('installs @drc/plugin-unused, runs it against MongoDB, uninstalls it, and the CLI still works', () => {
@@ -114,6 +139,22 @@ describe('installing from a real npm registry (verdaccio on 127.0.0.1)', functio
       const plugins = cli.run(['plugins', '--json'])
       expect((JSON.parse(plugins.stdout) as Array<{name: string}>).map((p) => p.name)).to.include('@drc/plugin-unused')
       expect(cli.run(['plugins', 'uninstall', 'unused']).code).to.equal(0)
+    })
+
+    it('installs the third-party example from another scope, runs it against MongoDB, uninstalls it', () => {
+      const install = cli.run(['plugins', 'install', '@acme/drc-plugin-old-revisions'])
+      expect(install.code, install.stderr).to.equal(0)
+      const env = {DRC_MONGO_URI: services().mongo.uri, MONGODB_DB: db}
+      const r = cli.run(['old-revisions', 'list', '--keep', '1', '--json'], {env})
+      expect(r.code, r.stderr).to.equal(0)
+      const {revisions} = (JSON.parse(r.stdout) as {result: {revisions: Array<{revisionId: string}>}}).result
+      const active = new Set(dataset.collections.environments_v2.map((e) => String(e.activeRevisionId)))
+      expect(revisions.length).to.be.greaterThan(0)
+      for (const o of revisions) expect(active.has(o.revisionId), o.revisionId).to.equal(false)
+      expect(cli.run(['plugins', 'uninstall', '@acme/drc-plugin-old-revisions']).code).to.equal(0)
+      // Not a JIT plugin of the CLI: once removed, its command is simply unknown (plugin-not-found), exit 2 or 127.
+      expect(cli.run(['old-revisions', 'list']).code).to.not.equal(0)
+      expect(cli.run(['--version']).code).to.equal(0)
     })
 
     it('on a terminal, offers to install a JIT plugin; declined exits 2, accepted installs it and runs the command', () => {
