@@ -3,6 +3,7 @@ import type {HealthCheck} from '../types.js'
 import {describeKubeError, kubeStatusCode, KubeUnavailableError} from '../../kube/client.js'
 import {describePermission, missingPermissions, REGISTRY_LOCK_PERMISSIONS} from '../../kube/permissions.js'
 import {detectRegistryLocation} from '../../kube/registry-location.js'
+import {DEFAULT_LEASE_NAME} from '../../kube/registry-lock.js'
 
 /** Annotation written by the dry-run PATCH; with dryRun=All the API server validates and authorises, but stores nothing. */
 export const RBAC_PROBE_ANNOTATION = 'drc.dominodatalab.com/rbac-check'
@@ -106,7 +107,10 @@ export const registryRbacCheck: HealthCheck = {
     }
 
     // The PATCH was the one that would change something; the rest is asked, not tried.
-    const missing = await missingPermissions(clients, namespace, REGISTRY_LOCK_PERMISSIONS)
+    const missing = await missingPermissions(clients, namespace, REGISTRY_LOCK_PERMISSIONS, {
+      leases: DEFAULT_LEASE_NAME,
+      statefulsets: name,
+    })
     if (missing.length > 0) {
       details.missing = missing.map((p) => describePermission(p))
       return {
