@@ -106,7 +106,7 @@ describe('--json: one envelope for every command of the core and of each plugin'
         ids.some((id) => id.startsWith(`${p}:`)),
         p,
       ).to.equal(true)
-    expect(ids).to.include('old-revisions:list')
+    expect(ids).to.include('tag-age:list')
   })
 
   it('an unknown flag is the error envelope, exit 2, naming the flag (every command)', () => {
@@ -178,7 +178,7 @@ describe('--json: one envelope for every command of the core and of each plugin'
       {args: [], id: 'unused:list'},
       {args: [], id: 'references:list'},
       {args: [], id: 'archived:list'},
-      {args: [], id: 'old-revisions:list'},
+      {args: [], id: 'tag-age:list'},
     ]
     for (const k of cases)
       it(`drc ${k.id.replaceAll(':', ' ')} --json: {status, result, warnings} with the configuration warning`, () => {

@@ -35,7 +35,11 @@ export interface World {
 interface EnvSpec {
   active?: number
   ageDays?: number
+  /** Age in days per revision (1-based creation index - 1), overriding ageDays for that revision. */
+  ages?: Array<number | undefined>
   archived?: boolean
+  /** Revisions (1-based creation index) whose build failed: `isBuilt: false`, and no image is pushed. */
+  failed?: number[]
   /** Revision numbers as stored in metadata.number, when they differ from the creation order. */
   numbers?: number[]
   revisions: number
@@ -76,11 +80,14 @@ export async function buildWorld(
     images: [],
   }
   let i = 0
+  const failedTags = new Set<string>()
   for (const [name, s] of Object.entries(specs)) {
     const env: Env = {id: at(s.ageDays ?? 60, i++), revs: [''], tags: ['']}
     for (let n = 1; n <= s.revisions; n++) {
-      const rev = at(s.ageDays ?? 60, i++)
+      const rev = at(s.ages?.[n - 1] ?? s.ageDays ?? 60, i++)
       const tag = `${env.id}-${s.numbers?.[n - 1] ?? n}`
+      const failed = s.failed?.includes(n) ?? false
+      if (failed) failedTags.add(tag)
       env.revs.push(rev)
       env.tags.push(tag)
       w.collections.environment_revisions.push({
@@ -88,7 +95,7 @@ export async function buildWorld(
         environmentId: oid(env.id),
         metadata: {
           dockerImageName: {repository: REPO, tag},
-          isBuilt: true,
+          isBuilt: !failed,
           number: s.numbers?.[n - 1] ?? n,
         },
       })
@@ -104,16 +111,23 @@ export async function buildWorld(
   }
 
   usage(w, oid, now)
+  addImages(w, failedTags, opts.shareDigest ?? [])
+  return w
+}
+
+/** One image per tag (failed builds have none), pairs of `shareDigest` pushed as one image under two tags. */
+function addImages(w: World, failedTags: ReadonlySet<string>, shareDigest: Array<[string, string]>): void {
   const shared = new Map<string, string>()
   // 'K:1' names revision 1 of environment K.
   const tagOf = (ref: string) => w.envs[ref.split(':')[0]].tags[Number(ref.split(':')[1])]
-  for (const [a, b] of opts.shareDigest ?? []) {
+  for (const [a, b] of shareDigest) {
     shared.set(tagOf(a), tagOf(a))
     shared.set(tagOf(b), tagOf(a))
   }
 
   const byGroup = new Map<string, ImageSpec>()
   for (const tag of Object.values(w.envs).flatMap((e) => e.tags.slice(1))) {
+    if (failedTags.has(tag)) continue
     const group = shared.get(tag) ?? tag
     const spec = byGroup.get(group)
     if (spec) spec.tags.push(tag)
@@ -123,8 +137,6 @@ export async function buildWorld(
       w.images.push(image)
     }
   }
-
-  return w
 }
 
 export interface Running {
