@@ -3,6 +3,7 @@ import {expect} from 'chai'
 import type {DeactivatedUsersResult} from '../src/commands/deactivated/users.js'
 
 import {factsOf, generateDataset, seedMongo} from '../../../test/fixtures/index.js'
+import {resultOf} from '../../../test/lifecycle/world.js'
 import {runCli} from '../../../test/support/cli.js'
 import {keycloakService, services} from '../../../test/support/harness.js'
 import {seedKeycloak} from '../../../test/support/keycloak.js'
@@ -22,7 +23,8 @@ describe('@drc/plugin-deactivated: drc deactivated users (Keycloak + FerretDB)',
     versionsPerModel: 1,
   })
   const facts = factsOf(dataset)
-  const realm = 'DrcPluginDeactivated'
+  // A realm per run: a reused Keycloak keeps the users (and their ids) of earlier runs.
+  const realm = `DrcPluginDeactivated${Date.now().toString(36)}`
   let env: Record<string, string>
 
   before(async () => {
@@ -47,7 +49,7 @@ describe('@drc/plugin-deactivated: drc deactivated users (Keycloak + FerretDB)',
   it('finds the disabled user by its domino-user-id and the private environments it owns', () => {
     const r = runCli(['deactivated', 'users', '--json'], {env})
     expect(r.code, r.stderr).to.equal(0)
-    const out = r.json() as DeactivatedUsersResult
+    const out = resultOf<DeactivatedUsersResult>(r.stdout)
     expect(out.users.map((u) => u.dominoUserId)).to.deep.equal([facts.disabledUser.id])
     expect(out.users[0].privateEnvironments.map((e) => e.id).sort()).to.deep.equal(
       [...facts.privateEnvironmentsOfDisabledUser].sort(),

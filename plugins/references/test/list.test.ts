@@ -3,6 +3,7 @@ import {expect} from 'chai'
 import type {ReferencesListResult} from '../src/commands/references/list.js'
 
 import {generateDataset, seedMongo} from '../../../test/fixtures/index.js'
+import {resultOf} from '../../../test/lifecycle/world.js'
 import {runCli} from '../../../test/support/cli.js'
 import {services} from '../../../test/support/harness.js'
 import {linkedPluginsEnv} from '../../../test/support/plugin-cli.js'
@@ -30,7 +31,7 @@ describe('@drc/plugin-references: drc references list (FerretDB)', function () {
   it('finds every image reference of revisions and model version builds, with its field path', () => {
     const r = runCli(['references', 'list', '--json'], {env})
     expect(r.code, r.stderr).to.equal(0)
-    const out = r.json() as ReferencesListResult
+    const out = resultOf<ReferencesListResult>(r.stdout)
     const revisionTags = dataset.collections.environment_revisions.filter(
       (d) => d.metadata?.dockerImageName?.tag,
     ).length
@@ -46,7 +47,7 @@ describe('@drc/plugin-references: drc references list (FerretDB)', function () {
 
   it('filters by --collection and rejects an unknown one with exit 2', () => {
     const r = runCli(['references', 'list', '--collection', 'model_versions', '--json'], {env})
-    expect(Object.keys((r.json() as ReferencesListResult).byCollection)).to.deep.equal(['model_versions'])
+    expect(Object.keys(resultOf<ReferencesListResult>(r.stdout).byCollection)).to.deep.equal(['model_versions'])
     expect(runCli(['references', 'list', '--collection', 'runs'], {env}).code).to.equal(2)
   })
 })

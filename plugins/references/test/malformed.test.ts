@@ -1,6 +1,7 @@
 import {expect} from 'chai'
 import {MongoClient, ObjectId} from 'mongodb'
 
+import {resultOf} from '../../../test/lifecycle/world.js'
 import {runCli} from '../../../test/support/cli.js'
 import {services} from '../../../test/support/harness.js'
 import {linkedPluginsEnv} from '../../../test/support/plugin-cli.js'
@@ -57,6 +58,6 @@ describe('@drc/plugin-references: malformed MongoDB documents (FerretDB)', funct
     expect(r.code, r.stderr).to.equal(0)
     expect(r.stderr).to.not.match(/TypeError|BSONError/)
     expect(r.stderr).to.match(/field 'metadata.builds' is not an array/)
-    expect((r.json() as {total: number}).total).to.equal(2)
+    expect(resultOf<{total: number}>(r.stdout).total).to.equal(2)
   })
 })
