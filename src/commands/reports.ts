@@ -1,16 +1,15 @@
 import type {SummaryStats} from '@drc/core/analysis/graph.js'
 import type {AnalysisStats} from '@drc/core/analysis/service.js'
 import type {ImageEntry} from '@drc/core/reports/image-analysis.js'
+import type {StatusBytes, TagUsageSummary} from '@drc/core/usage/join.js'
 
 import {BaseCommand} from '@drc/core/lib/base-command.js'
 import {formatTable, type TableColumn} from '@drc/core/lib/table.js'
 import {metricsFlags, metricsTargets, recordMetrics, wantsMetrics} from '@drc/core/metrics/flags.js'
-import {obtainAnalysisGraph} from '@drc/core/reports/analysis-graph.js'
 import {bytesCell, humanBytes} from '@drc/core/reports/format.js'
 import {type LegacyFileKey, writeLegacyFiles} from '@drc/core/reports/legacy.js'
 import {writeReport} from '@drc/core/reports/store.js'
-import {obtainUsage} from '@drc/core/reports/usage-report.js'
-import {type StatusBytes, type TagUsageSummary, tagUsageSummary} from '@drc/core/usage/join.js'
+import {obtainUsageSummary} from '@drc/core/reports/usage-summary.js'
 import {Flags} from '@oclif/core'
 import path from 'node:path'
 
@@ -110,20 +109,18 @@ Reports younger than --max-age-hours (the image analysis and the MongoDB usage r
     const started = new Date()
     const metrics = metricsTargets(this.flags)
     const config = await this.loadDrcConfig()
-    const generate = this.flags['generate-reports']
-    const maxAgeHours = this.flags['max-age-hours']
-    const rules = {
-      gracePeriodDays: config.usage.grace_period_days,
-      now: new Date(),
-      unusedSinceDays: this.flags['unused-since-days'],
-    }
-    // MongoDB first: if a usage source cannot be read, fail before a long scan and before any report is written.
-    const usage = await obtainUsage(config, {generate, maxAgeHours, rules})
-    const {analysis: got, graph} = await obtainAnalysisGraph(config, {
+    const {
+      analysis: got,
+      rules,
+      summary,
+      usage,
+    } = await obtainUsageSummary(config, {
       allRepositories: this.flags['all-repositories'],
-      generate,
-      maxAgeHours,
+      generate: this.flags['generate-reports'],
+      maxAgeHours: this.flags['max-age-hours'],
       quiet: this.jsonEnabled(),
+      top: this.flags.top,
+      unusedSinceDays: this.flags['unused-since-days'],
     })
     const legacyFiles = this.flags['legacy-files']
       ? await writeLegacyFiles(config, got.report, new Date(got.generatedAt))
@@ -139,10 +136,7 @@ Reports younger than --max-age-hours (the image analysis and the MongoDB usage r
       reused: got.reused,
       scan: got.reused ? null : got.report.scan,
       summary: got.report.summary,
-      usage: tagUsageSummary(usage.graph, graph, rules, {
-        report: {generated_at: usage.generatedAt, path: usage.path, reused: usage.reused},
-        top: this.flags.top,
-      }),
+      usage: summary,
     }
     // Last, so the saved result is exactly what is printed (including the paths of the legacy files).
     if (output) await writeReport(config, REPORTS_RESULT.name, result, {output, schemaVersion: REPORTS_RESULT.version})

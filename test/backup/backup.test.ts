@@ -11,6 +11,7 @@ import {readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import type {ImageSpec} from '../fixtures/types.js'
+import type {RegistryHandle} from '../support/registry.js'
 
 import {
   backupImage,
@@ -25,12 +26,10 @@ import {
 import {DrcError} from '../../packages/core/src/lib/errors.js'
 import {type RegistryClient, sha256Digest} from '../../packages/core/src/registry/client.js'
 import {parseManifest} from '../../packages/core/src/registry/media-types.js'
-import {createS3Client} from '../../packages/core/src/services/s3.js'
 import {pushImages} from '../fixtures/push-images.js'
 import {testClient} from '../registry/helpers.js'
 import {startHostileRegistry} from '../registry/hostile-registry.js'
-import {services} from '../support/harness.js'
-import {type RegistryHandle, startRegistry} from '../support/registry.js'
+import {type BackupWorld, multiPlatformImage, startBackupWorld} from './helpers.js'
 
 const MIB = 1024 * 1024
 const ENV = 'acme/environment'
@@ -53,22 +52,7 @@ const IMAGES: ImageSpec[] = [
     repository: ENV,
     tags: ['v2'],
   },
-  {
-    layers: [],
-    platforms: [
-      {
-        architecture: 'amd64',
-        layers: [
-          {seed: 'base', size: 3000},
-          {seed: 'amd', size: 120},
-        ],
-        os: 'linux',
-      },
-      {architecture: 'arm64', layers: [{seed: 'arm', size: 50}], os: 'linux'},
-    ],
-    repository: MULTI,
-    tags: ['multi'],
-  },
+  multiPlatformImage(MULTI, 'multi'),
 ]
 
 /** Every blob digest of an image as the registry serves it (independent of the backup code's walk). */
@@ -99,6 +83,7 @@ describe('backup to S3 (moto) from a real registry', () => {
   let client: RegistryClient
   let s3: S3Client
   let store: BackupStore
+  let world: BackupWorld | undefined
 
   async function listKeys(prefix: string): Promise<string[]> {
     const out: string[] = []
@@ -117,23 +102,12 @@ describe('backup to S3 (moto) from a real registry', () => {
 
   before(async function () {
     this.timeout(120_000)
-    const settings = services().s3
-    // drc's own client factory (path-style for the moto endpoint), with moto's static keys.
-    s3 = await createS3Client(
-      {s3: {bucket: settings.bucket, endpoint: settings.endpoint, prefix: 'unused', region: settings.region}},
-      {env: {AWS_ACCESS_KEY_ID: settings.accessKeyId, AWS_SECRET_ACCESS_KEY: settings.secretAccessKey}},
-    )
-    store = {bucket: settings.bucket, client: s3, prefix: `backup-test-${randomUUID()}`}
-    // Its own registry with delete enabled: the restore test deletes and garbage-collects.
-    reg = await startRegistry({deleteEnabled: true})
-    client = testClient(reg.url)
-    await pushImages(client, IMAGES)
+    world = await startBackupWorld('backup-test', IMAGES)
+    ;({client, reg, s3, store} = world)
   })
 
   after(async () => {
-    await client?.close()
-    s3?.destroy()
-    await reg?.stop()
+    await world?.close()
   })
 
   it('stores each blob once across images, manifests with their media type, and a record per image', async () => {

@@ -33,11 +33,10 @@ import {withStore} from '../../packages/core/src/backup/store.js'
 import {DrcError} from '../../packages/core/src/lib/errors.js'
 import {type RegistryClient} from '../../packages/core/src/registry/client.js'
 import {MediaType} from '../../packages/core/src/registry/media-types.js'
-import {createS3Client} from '../../packages/core/src/services/s3.js'
 import {pushImages} from '../fixtures/push-images.js'
 import {testClient} from '../registry/helpers.js'
-import {services} from '../support/harness.js'
-import {type RegistryHandle, startRegistry} from '../support/registry.js'
+import {startRegistry} from '../support/registry.js'
+import {type BackupWorld, multiPlatformImage, startBackupWorld} from './helpers.js'
 
 const run = promisify(execFile)
 const MIB = 1024 * 1024
@@ -52,22 +51,7 @@ const IMAGES: ImageSpec[] = [
     repository: ENV,
     tags: ['v1'],
   },
-  {
-    layers: [],
-    platforms: [
-      {
-        architecture: 'amd64',
-        layers: [
-          {seed: 'base', size: 3000},
-          {seed: 'amd', size: 120},
-        ],
-        os: 'linux',
-      },
-      {architecture: 'arm64', layers: [{seed: 'arm', size: 50}], os: 'linux'},
-    ],
-    repository: MULTI,
-    tags: ['multi'],
-  },
+  multiPlatformImage(MULTI, 'multi'),
 ]
 
 /** `aws s3 sync s3://bucket/prefix dir` with the SDK: every object under the prefix, as files. */
@@ -89,29 +73,20 @@ async function skopeoCopy(dir: string, ref: string, dest: string, all: boolean) 
 }
 
 describe('backups form an OCI image layout (moto S3, real registries, Debian skopeo)', () => {
-  let reg: RegistryHandle
   let client: RegistryClient
   let s3: S3Client
   let store: BackupStore
+  let world: BackupWorld | undefined
   const tmp: string[] = []
 
   before(async function () {
     this.timeout(120_000)
-    const settings = services().s3
-    s3 = await createS3Client(
-      {s3: {bucket: settings.bucket, endpoint: settings.endpoint, prefix: 'unused', region: settings.region}},
-      {env: {AWS_ACCESS_KEY_ID: settings.accessKeyId, AWS_SECRET_ACCESS_KEY: settings.secretAccessKey}},
-    )
-    store = {bucket: settings.bucket, client: s3, prefix: `oci-test-${randomUUID()}`}
-    reg = await startRegistry({deleteEnabled: true})
-    client = testClient(reg.url)
-    await pushImages(client, IMAGES)
+    world = await startBackupWorld('oci-test', IMAGES)
+    ;({client, s3, store} = world)
   })
 
   after(async () => {
-    await client?.close()
-    s3?.destroy()
-    await reg?.stop()
+    await world?.close()
     for (const d of tmp) rmSync(d, {force: true, recursive: true})
   })
 

@@ -6,6 +6,8 @@
  */
 import {type Document, ObjectId} from 'mongodb'
 
+import {OPTIONAL_COLLECTIONS, REQUIRED_COLLECTIONS} from '../../packages/core/src/usage/reader.js'
+
 const DAY = 86_400_000
 
 /* eslint-disable no-bitwise -- a seeded PRNG is bit arithmetic */
@@ -262,24 +264,8 @@ export function shapedDataset(seed: number, now: Date, environments = 36): Shape
 /** Replaces the database's contents with `ds` (every usage collection exists, empty or not). */
 export async function seedShaped(db: import('mongodb').Db, ds: ShapedDataset): Promise<void> {
   await db.dropDatabase()
-  for (const name of [
-    'environments_v2',
-    'environment_revisions',
-    'models',
-    'model_versions',
-    'runs',
-    'workspace',
-    'workspace_session',
-    'projects',
-    'scheduler_jobs',
-    'organizations',
-    'app_versions',
-    'model_products',
-    'userPreferences',
-    'builds',
-    'sagas',
-    'users',
-  ]) {
+  // Every collection drc reads, required and optional, so none is absent.
+  for (const name of [...REQUIRED_COLLECTIONS, ...OPTIONAL_COLLECTIONS]) {
     // eslint-disable-next-line no-await-in-loop -- a few collections, created in order
     await db.createCollection(name)
     const docs = ds[name] ?? []

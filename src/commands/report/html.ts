@@ -1,8 +1,6 @@
 import {BaseCommand} from '@drc/core/lib/base-command.js'
 import {metricsFlags, metricsTargets, recordMetrics} from '@drc/core/metrics/flags.js'
-import {obtainAnalysisGraph} from '@drc/core/reports/analysis-graph.js'
-import {obtainUsage} from '@drc/core/reports/usage-report.js'
-import {tagUsageSummary} from '@drc/core/usage/join.js'
+import {obtainUsageSummary} from '@drc/core/reports/usage-summary.js'
 import {Flags} from '@oclif/core'
 import path from 'node:path'
 
@@ -39,23 +37,13 @@ Fresh image analysis and usage reports are reused unless --generate-reports is g
     const started = new Date()
     const metrics = metricsTargets(this.flags)
     const config = await this.loadDrcConfig()
-    const generate = this.flags['generate-reports']
-    const maxAgeHours = this.flags['max-age-hours']
-    const rules = {
-      gracePeriodDays: config.usage.grace_period_days,
-      now: new Date(),
-      unusedSinceDays: this.flags['unused-since-days'],
-    }
-    const usage = await obtainUsage(config, {generate, maxAgeHours, rules})
-    const {analysis, graph} = await obtainAnalysisGraph(config, {
+    const {analysis, rules, summary, usage} = await obtainUsageSummary(config, {
       allRepositories: this.flags['all-repositories'],
-      generate,
-      maxAgeHours,
+      generate: this.flags['generate-reports'],
+      maxAgeHours: this.flags['max-age-hours'],
       quiet: this.jsonEnabled(),
-    })
-    const summary = tagUsageSummary(usage.graph, graph, rules, {
-      report: {generated_at: usage.generatedAt, path: usage.path, reused: usage.reused},
       top: this.flags.top > 0 ? this.flags.top : Number.MAX_SAFE_INTEGER,
+      unusedSinceDays: this.flags['unused-since-days'],
     })
     const {reportsHtml, writeHtmlFile} = await import('@drc/core/html/index.js')
     const html = await reportsHtml(

@@ -1,56 +1,18 @@
-import {createHash} from 'node:crypto'
-import {pipeline, type Readable, Transform, type TransformCallback} from 'node:stream'
+import {pipeline, type Readable} from 'node:stream'
 
 import type {RegistryClient} from '../registry/client.js'
-import type {BackupOptions, BackupRecord, BackupResult, BackupStore, BlobEntry, ImageRef} from './types.js'
+import type {BackupOptions, BackupRecord, BackupResult, BackupStore, ImageRef} from './types.js'
 
-import {DrcError} from '../lib/errors.js'
 import {mapLimit} from '../registry/map-limit.js'
 import {assertDigest, blobKey, manifestKey, recordKey} from './layout.js'
 import {addToIndex, type IndexEntry} from './oci-index.js'
 import {withStore} from './store.js'
+import {DigestCheck} from './stream-check.js'
 import {walkImage} from './walk.js'
 
 /** Metadata key of the SHA-256 (hex) computed while the blob streamed through drc. */
 export const SHA256_METADATA = 'sha256'
 const MIB = 1024 * 1024
-
-/**
- * Passes bytes through while hashing them; at the end fails (so the upload aborts and nothing is stored)
- * unless they are exactly the expected size and digest.
- */
-class DigestCheck extends Transform {
-  private bytes = 0
-  private readonly hash = createHash('sha256')
-
-  constructor(
-    private readonly expected: BlobEntry,
-    private readonly what: string,
-  ) {
-    super()
-  }
-
-  _flush(callback: TransformCallback): void {
-    const actual = `sha256:${this.hash.digest('hex')}`
-    if (actual !== this.expected.digest || this.bytes !== this.expected.size) {
-      callback(
-        new DrcError(
-          `${this.what}: the registry sent ${this.bytes} bytes hashing to ${actual}, expected ${this.expected.size} bytes of ${this.expected.digest}; nothing was stored`,
-          {suggestions: ['the registry storage may be corrupt; run `registry garbage-collect` or re-push the image']},
-        ),
-      )
-      return
-    }
-
-    callback()
-  }
-
-  _transform(chunk: Buffer, _enc: string, callback: TransformCallback): void {
-    this.hash.update(chunk)
-    this.bytes += chunk.length
-    callback(null, chunk)
-  }
-}
 
 function refText(ref: ImageRef): string {
   return ref.tag === undefined ? `${ref.repository}@${ref.digest}` : `${ref.repository}:${ref.tag}`

@@ -3,6 +3,7 @@ import type {HealthCheck} from '../types.js'
 import {lockVerdict} from '../../kube/lock-verdict.js'
 import {detectRegistryLocation} from '../../kube/registry-location.js'
 import {readRegistryLockState} from '../../kube/registry-state.js'
+import {skippedOutOfCluster} from './out-of-cluster.js'
 
 /**
  * Is deletion locked on the in-cluster registry? A run killed while unlocked (SIGKILL, a lost node) leaves it
@@ -16,13 +17,9 @@ export const registryLockCheck: HealthCheck = {
   required: true,
   async run(ctx) {
     const location = await detectRegistryLocation(ctx.config, ctx.kube)
-    if (!location.inCluster)
-      return {
-        details: {reason: location.reason},
-        message: `Registry is not running in cluster (${location.reason}); its deletion lock is not drc's to check`,
-        required: false,
-        status: 'skipped',
-      }
+    if (!location.inCluster) {
+      return skippedOutOfCluster(location.reason, "its deletion lock is not drc's to check")
+    }
 
     const state = await readRegistryLockState(ctx.config, await ctx.kube())
     const verdict = lockVerdict(state)
