@@ -27,31 +27,33 @@ function parseCsv(text: string): string[][] {
         i++
       } else if (ch === '"') quoted = false
       else field += ch
-    } else switch (ch) {
- case '\n': {
-      row.push(field)
-      rows.push(row)
-      row = []
-      field = ''
-    
- break;
- }
+    } else
+      switch (ch) {
+        case '\n': {
+          row.push(field)
+          rows.push(row)
+          row = []
+          field = ''
 
- case '"': {
- quoted = true
- break;
- }
+          break
+        }
 
- case ',': {
-      row.push(field)
-      field = ''
-    
- break;
- }
+        case '"': {
+          quoted = true
+          break
+        }
 
- default: { field += ch
- }
- }
+        case ',': {
+          row.push(field)
+          field = ''
+
+          break
+        }
+
+        default: {
+          field += ch
+        }
+      }
   }
 
   row.push(field)

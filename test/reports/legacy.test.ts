@@ -8,7 +8,12 @@ import type {DrcConfig} from '../../packages/core/src/config/types.js'
 import type {ImageAnalysisReport, LayerEntry} from '../../packages/core/src/reports/image-analysis.js'
 
 import {REPORT_NAMES} from '../../packages/core/src/config/keys.js'
-import {buildLegacyAnalysis, legacyFilePath, legacyTag, writeLegacyFiles} from '../../packages/core/src/reports/legacy.js'
+import {
+  buildLegacyAnalysis,
+  legacyFilePath,
+  legacyTag,
+  writeLegacyFiles,
+} from '../../packages/core/src/reports/legacy.js'
 
 const layer = (digest: string, size: number, refCount: number, tags: string[], environments: string[]): LayerEntry => ({
   digest,

@@ -26,7 +26,10 @@ Re-reads each backup's record and manifests (their bytes must hash to their dige
   async run(): Promise<{images: Array<ItemOutcome<VerifyResult>>}> {
     const refs = new Map(this.positional.map((a) => [a, parseImageRef(a)]))
     const config = await this.loadDrcConfig()
-    const [{verifyBackup}, session] = await Promise.all([import('@drc/core/backup/index.js'), openBackupSession(config)])
+    const [{verifyBackup}, session] = await Promise.all([
+      import('@drc/core/backup/index.js'),
+      openBackupSession(config),
+    ])
     try {
       const {exitCode, outcomes} = await forEachItem([...refs.keys()], async (text) => {
         const check = await verifyBackup(session.store, refs.get(text)!)

@@ -92,7 +92,9 @@ describe('drc usage find / usage report (FerretDB)', function () {
       '--json',
     ])
     expect(error).to.equal(undefined)
-    expect(path.basename(result!.path)).to.match(/^mongodb_usage_report-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.\d{3}Z\.json$/)
+    expect(path.basename(result!.path)).to.match(
+      /^mongodb_usage_report-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.\d{3}Z\.json$/,
+    )
     const envelope = JSON.parse(readFileSync(result!.path, 'utf8')) as ReportEnvelope<UsageReport>
     expect(envelope).to.include({complete: true, schema: 'mongodb_usage_report', schema_version: 1})
     const report = envelope.data
