@@ -32,6 +32,7 @@ export const lockConfig = (pair: ClusterRegistry, kubeconfig = pair.kubeconfigPa
   kubernetes: {
     domino_platform_namespace: pair.namespace,
     kubeconfig,
+    registry_config_path: '/etc/docker/registry/config.yml',
     registry_in_cluster: 'true',
     registry_statefulset: pair.name,
   },

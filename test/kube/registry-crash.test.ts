@@ -52,6 +52,7 @@ describe('registry lock after a crash: SIGKILL mid-delete, drc health, drc regis
     kubernetes: {
       domino_platform_namespace: pair.namespace,
       kubeconfig: pair.kubeconfigPath,
+      registry_config_path: '/etc/docker/registry/config.yml',
       registry_in_cluster: 'true',
       registry_statefulset: pair.name,
     },

@@ -12,8 +12,8 @@ import {kube, type KubeEndpoint, kubeWatch} from './kube-rest.js'
 
 /** Pod label naming the registry (a key of `registries`) whose process the pod runs. */
 export const REGISTRY_LABEL = 'drc.test/registry'
-/** Pod label of a garbage-collection Job's pod: the registry whose storage it collects. */
-export const GC_LABEL = 'drc.test/gc'
+/** Pod label of a garbage-collection Job's pod (the one drc's Job sets): the registry whose storage it collects. */
+export const GC_LABEL = 'drc.dominodatalab.com/registry-gc'
 export const NODE_NAME = 'drc-sim-node'
 
 export interface NodeSimOptions {
@@ -24,6 +24,11 @@ export interface NodeSimOptions {
 }
 
 export interface NodeSim {
+  /**
+   * GC pods: 'run' (default) runs garbage-collect; 'fail' reports the container failed (exit 1) without running it;
+   * 'hold' leaves them Running until the mode changes (a long collection, to interrupt).
+   */
+  gcMode(mode: 'fail' | 'hold' | 'run'): void
   /**
    * While on, newly started registry pods report Running but not Ready (a registry that never passes its readiness
    * probe). Turning it off makes them Ready, like a slow pod that finally passes.
@@ -71,7 +76,12 @@ export async function ensureNode(endpoint: KubeEndpoint): Promise<void> {
   )
 }
 
-function podStatus(pod: Pod, phase: 'Failed' | 'Running' | 'Succeeded', ready: boolean): Record<string, unknown> {
+function podStatus(
+  pod: Pod,
+  phase: 'Failed' | 'Running' | 'Succeeded',
+  ready: boolean,
+  message?: string,
+): Record<string, unknown> {
   const now = new Date().toISOString()
   const flag = ready ? 'True' : 'False'
   const cond = (type: string, status: string) => ({lastProbeTime: null, lastTransitionTime: now, status, type})
@@ -84,6 +94,7 @@ function podStatus(pod: Pod, phase: 'Failed' | 'Running' | 'Succeeded', ready: b
             exitCode: phase === 'Succeeded' ? 0 : 1,
             finishedAt: now,
             reason: phase === 'Succeeded' ? 'Completed' : 'Error',
+            ...(message === undefined ? {} : {message}),
           },
         }
   return {
@@ -126,9 +137,15 @@ export function startNodeSim(options: NodeSimOptions): NodeSim {
   let again = false
   let idle = false
   let hold = false
+  let gc: 'fail' | 'hold' | 'run' = 'run'
 
-  async function setStatus(pod: Pod, phase: 'Failed' | 'Running' | 'Succeeded', ready: boolean): Promise<void> {
-    await kube(endpoint, 'PATCH', `${podsPath}/${pod.metadata.name}/status`, podStatus(pod, phase, ready), {
+  async function setStatus(
+    pod: Pod,
+    phase: 'Failed' | 'Running' | 'Succeeded',
+    ready: boolean,
+    message?: string,
+  ): Promise<void> {
+    await kube(endpoint, 'PATCH', `${podsPath}/${pod.metadata.name}/status`, podStatus(pod, phase, ready, message), {
       allow: [404, 409],
       contentType: 'application/merge-patch+json',
     })
@@ -178,13 +195,11 @@ export function startNodeSim(options: NodeSimOptions): NodeSim {
       return
     }
 
-    if (reported.has(uid) || ['Failed', 'Succeeded'].includes(pod.status?.phase)) return
     const gcKey: string | undefined = labels[GC_LABEL]
+    if (reported.get(uid) === 'gc-held' && gc !== 'hold') reported.delete(uid)
+    if (reported.has(uid) || ['Failed', 'Succeeded'].includes(pod.status?.phase)) return
     if (gcKey) {
-      const result = await registries
-        .get(gcKey)
-        ?.garbageCollect({deleteUntagged: (pod.spec.containers?.[0]?.args ?? []).includes('--delete-untagged')})
-      await setStatus(pod, result?.code === 0 ? 'Succeeded' : 'Failed', false)
+      await runGc(pod, registries.get(gcKey))
       return
     }
 
@@ -205,13 +220,47 @@ export function startNodeSim(options: NodeSimOptions): NodeSim {
     await setStatus(pod, 'Running', true)
   }
 
+  /**
+   * What the Job's container does (drc's gc-job.ts script): blob bytes of the storage before and after
+   * garbage-collect, as JSON in the termination message. The simulator measures the registry's real data dir.
+   */
+  async function runGc(pod: Pod, registry: RegistryHandle | undefined): Promise<void> {
+    if (gc === 'hold') {
+      if (!reported.has(pod.metadata.uid)) await setStatus(pod, 'Running', true)
+      reported.set(pod.metadata.uid, 'gc-held')
+      return
+    }
+
+    if (!registry || gc === 'fail') {
+      await setStatus(
+        pod,
+        'Failed',
+        false,
+        JSON.stringify({blob_bytes_after: null, blob_bytes_before: null, exit_code: 1}),
+      )
+      return
+    }
+
+    const before = registry.blobBytesOnDisk()
+    const result = await registry.garbageCollect({
+      deleteUntagged: (pod.spec.containers?.[0]?.args ?? []).includes('--delete-untagged'),
+    })
+    const message = {blob_bytes_after: registry.blobBytesOnDisk(), blob_bytes_before: before, exit_code: result.code}
+    await setStatus(pod, result.code === 0 ? 'Succeeded' : 'Failed', false, JSON.stringify(message))
+  }
+
   async function reconcile(): Promise<void> {
     const list = await kube(endpoint, 'GET', podsPath)
     const pods: Pod[] = list.body.items ?? []
     let acted = false
     for (const pod of pods) {
       const state = reported.get(pod.metadata.uid)
-      const pending = pod.metadata.deletionTimestamp || !pod.spec.nodeName || !state || (state === 'held' && !hold)
+      const pending =
+        pod.metadata.deletionTimestamp ||
+        !pod.spec.nodeName ||
+        !state ||
+        (state === 'held' && !hold) ||
+        (state === 'gc-held' && gc !== 'hold')
       const terminal = ['Failed', 'Succeeded'].includes(pod.status?.phase) && !pod.metadata.deletionTimestamp
       if (!pending || terminal) continue
       await handle(pod) // eslint-disable-line no-await-in-loop -- one pod at a time, like a kubelet's sync loop
@@ -248,6 +297,10 @@ export function startNodeSim(options: NodeSimOptions): NodeSim {
   timer.unref()
   kick()
   return {
+    gcMode(mode) {
+      gc = mode
+      kick()
+    },
     holdReady(on) {
       hold = on
       kick()

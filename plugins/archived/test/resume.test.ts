@@ -12,7 +12,8 @@ import {DeletionDisabledError} from '../../../packages/core/src/registry/errors.
 import {pushImages} from '../../../test/fixtures/push-images.js'
 import {countingProxy, type CountingProxy, ENV_REPO, oldId, resultOf, seedDocs} from '../../../test/lifecycle/world.js'
 import {testClient} from '../../../test/registry/helpers.js'
-import {type RegistryWithKube, services, startRegistryWithKube} from '../../../test/support/harness.js'
+import {services} from '../../../test/support/harness.js'
+import {type ClusterRegistry, startClusterRegistry} from '../../../test/support/kube-cluster.js'
 import {linkedPluginsEnv} from '../../../test/support/plugin-cli.js'
 import {runCli} from './helpers.js'
 
@@ -24,12 +25,12 @@ const IMAGES = Number(process.env.DRC_TEST_RESUME_IMAGES ?? 60)
 
 /**
  * Invariant 9 end to end: `drc archived delete --apply` interrupted by SIGINT half-way through a large deletion
- * (registry in the fake cluster, locked; DELETEs counted by a proxy), then `--resume`.
+ * (registry under the real Kubernetes API, locked; DELETEs counted by a proxy), then `--resume`.
  */
 describe('@drc/plugin-archived: --resume after SIGINT deletes every planned image exactly once', function () {
   this.timeout(300_000)
   let pluginEnv: Record<string, string>
-  let pair: RegistryWithKube | undefined
+  let pair: ClusterRegistry | undefined
   let proxy: CountingProxy | undefined
 
   before(() => {
@@ -60,7 +61,7 @@ describe('@drc/plugin-archived: --resume after SIGINT deletes every planned imag
         {_id: o(live), isArchived: false, name: 'live'},
       ],
     })
-    pair = await startRegistryWithKube()
+    pair = await startClusterRegistry()
     const client = testClient(pair.registry.url, {maxConcurrency: 8})
     const tags = [...Array.from({length: IMAGES}, (_, i) => `${env}-${i + 1}`), `${live}-1`]
     await pushImages(
@@ -72,23 +73,23 @@ describe('@drc/plugin-archived: --resume after SIGINT deletes every planned imag
     const outputDir = mkdtempSync(path.join(tmpdir(), 'drc-resume-'))
     const env_ = {
       ...pluginEnv,
-      DOMINO_PLATFORM_NAMESPACE: pair.kube.namespace,
+      DOMINO_PLATFORM_NAMESPACE: pair.namespace,
       DRC_MONGO_URI: services().mongo.uri,
       DRC_REGISTRY_IN_CLUSTER: 'true',
-      DRC_REGISTRY_STATEFULSET: pair.kube.statefulset,
-      KUBECONFIG: pair.kube.kubeconfigPath,
+      DRC_REGISTRY_STATEFULSET: pair.name,
+      KUBECONFIG: pair.kubeconfigPath,
       MONGODB_DB: db,
       OUTPUT_DIR: outputDir,
       REGISTRY_URL: proxy.url,
       REPOSITORY: 'dominodatalab',
     }
-    const sts = () =>
+    const sts = async () =>
       (
-        pair!.kube.object('statefulsets', pair!.kube.statefulset) as {
+        (await pair!.get('statefulsets', pair!.name)) as {
           spec: {template: {spec: {containers: Array<{env?: unknown}>}}}
         }
       ).spec.template.spec.containers[0].env
-    const priorEnv = sts()
+    const priorEnv = await sts()
     const checkpoints = path.join(outputDir, 'checkpoints')
     const journals = () => (existsSync(checkpoints) ? readdirSync(checkpoints) : [])
 
@@ -112,8 +113,8 @@ describe('@drc/plugin-archived: --resume after SIGINT deletes every planned imag
     expect(journals()).to.have.length(1)
     const journalFile = path.join(checkpoints, journals()[0])
     expect((statSync(journalFile).mode % 0o1000).toString(8)).to.equal('600')
-    await pair.kube.waitForRollouts()
-    expect(sts()).to.deep.equal(priorEnv)
+    await pair.waitForRollouts()
+    expect(await sts()).to.deep.equal(priorEnv)
 
     // 2. A journal of another plan is refused, saying what differs (one archived revision added since).
     const extra = revision(env, IMAGES + 1)
@@ -143,8 +144,8 @@ describe('@drc/plugin-archived: --resume after SIGINT deletes every planned imag
     expect(journals()).to.deep.equal([])
     expect((await client.listTags(ENV_REPO)).sort()).to.deep.equal([`${env}-${IMAGES + 1}`, `${live}-1`].sort())
     expect(out.lock).to.equal('relocked')
-    await pair.kube.waitForRollouts()
-    expect(sts()).to.deep.equal(priorEnv)
+    await pair.waitForRollouts()
+    expect(await sts()).to.deep.equal(priorEnv)
     const {digest} = await client.headManifest(ENV_REPO, `${live}-1`)
     const refused = await client.deleteManifest(ENV_REPO, digest).then(
       () => null,

@@ -41,27 +41,14 @@ export interface KeySpec {
   type: KeyType
 }
 
-const cacheSize =
-  (key: string): Cross =>
-  (c) => {
-    const value = (c.cache as unknown as Record<string, number>)[key]
-    return c.cache.enabled && value < 0 ? {message: `${key} must not be negative`} : null
-  }
-
 export const REPORT_NAMES = {
-  archived_tags: 'archived-tags.json',
-  deactivated_user_envs: 'deactivated-user-envs.json',
-  deletion_analysis: 'deletion-analysis.json',
   filtered_layers: 'filtered-layers.json',
   image_analysis: 'final-report.json',
   images_report: 'images-report',
   layers_and_sizes: 'layers-and-sizes.json',
   mongodb_usage: 'mongodb_usage_report.json',
-  old_revisions: 'old-revisions.json',
   tag_sums: 'tag-sums.json',
   tags_per_layer: 'tags-per-layer.json',
-  unused_environments: 'unused-environments.json',
-  unused_references: 'unused-references.json',
 } as const
 
 const reportKeys: KeySpec[] = Object.entries(REPORT_NAMES).map(([name, file]) => ({
@@ -186,6 +173,14 @@ export const KEYS: KeySpec[] = [
     rule: text((name) =>
       isValidKubernetesName(name ?? '') ? null : `StatefulSet '${name ?? ''}' is not a valid Kubernetes name`,
     ),
+    type: 'string',
+  },
+  {
+    default: '/etc/docker/registry/config.yml',
+    description: "The registry's configuration file inside its container (`registry garbage-collect <path>`)",
+    env: ['DRC_REGISTRY_CONFIG_PATH'],
+    path: 'kubernetes.registry_config_path',
+    rule: text((value) => (value?.startsWith('/') ? null : `registry_config_path '${value ?? ''}' must be absolute`)),
     type: 'string',
   },
   {
@@ -328,62 +323,6 @@ export const KEYS: KeySpec[] = [
   },
   {default: true, description: 'Cache manifests on disk by digest', path: 'cache.enabled', type: 'boolean'},
   {
-    cross: cacheSize('tag_list_ttl'),
-    default: 1800,
-    description: 'Tag list cache TTL, seconds (within one run)',
-    path: 'cache.tag_list_ttl',
-    type: 'integer',
-  },
-  {
-    cross: cacheSize('tag_list_max_size'),
-    default: 100,
-    description: 'Tag list cache size',
-    path: 'cache.tag_list_max_size',
-    type: 'integer',
-  },
-  {
-    cross: cacheSize('inspect_ttl'),
-    default: 3600,
-    description: 'Inspect cache TTL, seconds',
-    path: 'cache.inspect_ttl',
-    type: 'integer',
-  },
-  {
-    cross: cacheSize('inspect_max_size'),
-    default: 1000,
-    description: 'Inspect cache size',
-    path: 'cache.inspect_max_size',
-    type: 'integer',
-  },
-  {
-    cross: cacheSize('mongo_ttl'),
-    default: 600,
-    description: 'Mongo cache TTL, seconds',
-    path: 'cache.mongo_ttl',
-    type: 'integer',
-  },
-  {
-    cross: cacheSize('mongo_max_size'),
-    default: 500,
-    description: 'Mongo cache size',
-    path: 'cache.mongo_max_size',
-    type: 'integer',
-  },
-  {
-    cross: cacheSize('layer_ttl'),
-    default: 7200,
-    description: 'Layer cache TTL, seconds',
-    path: 'cache.layer_ttl',
-    type: 'integer',
-  },
-  {
-    cross: cacheSize('layer_max_size'),
-    default: 2000,
-    description: 'Layer cache size',
-    path: 'cache.layer_max_size',
-    type: 'integer',
-  },
-  {
     default: null,
     description: 'S3 bucket for backups (empty: backups off)',
     env: ['S3_BUCKET'],
@@ -494,6 +433,14 @@ export const KEYS: KeySpec[] = [
     type: 'integer',
   },
   {
+    default: 4,
+    description: 'Manifests deleted at the same time (each still re-checked live right before its DELETE)',
+    env: ['DRC_DELETE_CONCURRENCY'],
+    path: 'security.delete_concurrency',
+    rule: range('integer', (got) => `security.delete_concurrency must be between 1 and 64, got: ${got}`, 1, 64),
+    type: 'integer',
+  },
+  {
     default: [],
     description: 'Tag patterns (glob: * and ?, whole tag) never deleted, whatever a strategy proposes',
     path: 'protect.tags',
@@ -540,5 +487,22 @@ export const LEGACY_PATHS: Record<string, string> = {
   'skopeo.rate_limit.enabled': 'rate_limit.enabled',
   'skopeo.rate_limit.requests_per_second': 'rate_limit.requests_per_second',
 }
+
+/**
+ * Keys the predecessor's config.yaml (or an older drc) had that nothing reads any more: loading one warns and
+ * ignores it, never fails. The caches they sized are gone (manifests are cached by digest, which never goes
+ * stale), and the report names belonged to reports drc writes to its report store instead.
+ */
+export const DEPRECATED_KEYS: ReadonlySet<string> = new Set([
+  ...[
+    'archived_tags',
+    'deactivated_user_envs',
+    'deletion_analysis',
+    'old_revisions',
+    'unused_environments',
+    'unused_references',
+  ].map((r) => `reports.${r}`),
+  ...['tag_list', 'inspect', 'mongo', 'layer'].flatMap((c) => [`cache.${c}_ttl`, `cache.${c}_max_size`]),
+])
 
 export const KEY_BY_PATH = new Map(KEYS.map((k) => [k.path, k]))

@@ -3,21 +3,12 @@ import type {REPORT_NAMES} from './keys.js'
 /** The effective configuration, snake_case like the predecessor's config.yaml. */
 export interface DrcConfig {
   analysis: {max_workers: number; output_dir: string; timeout: number}
-  cache: {
-    enabled: boolean
-    inspect_max_size: number
-    inspect_ttl: number
-    layer_max_size: number
-    layer_ttl: number
-    mongo_max_size: number
-    mongo_ttl: number
-    tag_list_max_size: number
-    tag_list_ttl: number
-  }
+  cache: {enabled: boolean}
   keycloak: {admin_realm: string; password: null | string; realm: string; url: null | string; username: string}
   kubernetes: {
     domino_platform_namespace: string
     kubeconfig: null | string
+    registry_config_path: string
     registry_in_cluster: string
     registry_statefulset: string
   }
@@ -61,7 +52,12 @@ export interface DrcConfig {
     timeout: number
   }
   s3: {bucket: null | string; ca_file: null | string; endpoint: null | string; prefix: string; region: string}
-  security: {dry_run_by_default: boolean; max_delete: number; require_confirmation: boolean}
+  security: {
+    delete_concurrency: number
+    dry_run_by_default: boolean
+    max_delete: number
+    require_confirmation: boolean
+  }
   usage: {grace_period_days: number}
 }
 

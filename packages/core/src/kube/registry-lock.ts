@@ -71,11 +71,11 @@ export function manualRelockCommand(t: Omit<Target, 'apps'>, prior: undefined | 
   return `kubectl -n ${t.namespace} set env ${kindOf(t).toLowerCase()}/${t.name} -c ${t.container} ${value}`
 }
 
-export function firstContainer(sts: Workload, namespace: string, name: string) {
+export function firstContainer(sts: Workload, namespace: string, name: string, envName = DELETE_ENV) {
   const container = sts.spec?.template.spec?.containers?.[0]
   if (!container) throw new DrcError(`${sts.kind ?? 'StatefulSet'} ${namespace}/${name} has no containers`)
   const env = container.env ?? []
-  const index = env.findIndex((e) => e.name === DELETE_ENV)
+  const index = env.findIndex((e) => e.name === envName)
   return {container, entry: index === -1 ? undefined : env[index], hasEnv: container.env !== undefined, index}
 }
 
@@ -84,15 +84,15 @@ export function firstContainer(sts: Workload, namespace: string, name: string) {
  * `test` ops pin the container name and the entry's position: if someone reordered the pod template between our
  * read and our write, the API refuses (422) instead of us overwriting the wrong entry. Returns whether it patched.
  */
-export async function setDeleteEnv(t: Target, desired: undefined | V1EnvVar): Promise<boolean> {
+export async function setDeleteEnv(t: Target, desired: undefined | V1EnvVar, envName = DELETE_ENV): Promise<boolean> {
   const {PatchStrategy, setHeaderOptions} = await import('@kubernetes/client-node')
   const sts = await readWorkload(t.apps, kindOf(t), {name: t.name, namespace: t.namespace})
-  const {container, entry, hasEnv, index} = firstContainer(sts, t.namespace, t.name)
+  const {container, entry, hasEnv, index} = firstContainer(sts, t.namespace, t.name, envName)
   if (container.name !== t.container)
     throw new DrcError(`the first container of ${describeWorkload(t)} is now ${container.name}, not ${t.container}`)
   if (JSON.stringify(entry) === JSON.stringify(desired)) return false
   const ops: object[] = [{op: 'test', path: '/spec/template/spec/containers/0/name', value: t.container}]
-  if (entry) ops.push({op: 'test', path: `${envPath(index)}/name`, value: DELETE_ENV})
+  if (entry) ops.push({op: 'test', path: `${envPath(index)}/name`, value: envName})
   if (desired === undefined) ops.push({op: 'remove', path: envPath(index)})
   else if (entry) ops.push({op: 'replace', path: envPath(index), value: desired})
   else if (hasEnv) ops.push({op: 'add', path: '/spec/template/spec/containers/0/env/-', value: desired})
