@@ -39,7 +39,15 @@ export type {
   MongoChangeResult,
   PlannedRemoval,
 } from './lifecycle/mongo-change-command.js'
+export {undoFlags} from './lifecycle/mongo-change-updates.js'
 export type {KeptRecord, MongoCleanupResult, SavedDocument} from './mongo/types.js'
+export type {
+  MongoUpdateResult,
+  PlannedUpdate,
+  SavedUpdate,
+  UndoUpdatesResult,
+  UpdateCollection,
+} from './mongo/updates.js'
 export {NotFoundError} from './registry/errors.js'
 export {openRegistryClient} from './registry/open.js'
 export {connectKeycloak, keycloakConfigured} from './services/keycloak.js'

@@ -5,11 +5,13 @@ import path from 'node:path'
 
 import type {DrcConfig} from '../config/types.js'
 import type {KeptRecord, MongoCleanupResult} from '../mongo/types.js'
+import type {MongoUpdateResult, PlannedUpdate, UndoUpdatesResult} from '../mongo/updates.js'
 import type {MongoRecord} from './types.js'
 
 import {BaseCommand} from '../lib/base-command.js'
 import {DrcError, errorMessage, UsageError} from '../lib/errors.js'
 import {ExitCode, type ExitCodeValue} from '../lib/exit-codes.js'
+import {runUndo, runUpdates, updateLines} from './mongo-change-updates.js'
 
 /** A document a MongoDB-only command proposes to remove, with the evidence for why. */
 export interface PlannedRemoval extends MongoRecord {
@@ -20,6 +22,8 @@ export interface PlannedRemoval extends MongoRecord {
 export interface MongoChange {
   kept: KeptRecord[]
   removals: PlannedRemoval[]
+  /** Documents to change (src/mongo/updates.ts): each saved whole first; `--undo <audit>` puts them back. */
+  updates?: PlannedUpdate[]
   warnings?: string[]
 }
 
@@ -32,7 +36,7 @@ export interface MongoChangeContext {
 /** The plan (dry run) or audit (--apply) report of a MongoDB-only command. `drc mongo restore` reads `mongo_cleanup`. */
 export interface MongoChangeReport {
   apply: boolean
-  counts: {kept: number; planned: number; removed: number}
+  counts: {kept: number; planned: number; removed: number; updated?: number}
   database: string
   error: null | string
   exit_code: ExitCodeValue
@@ -41,10 +45,15 @@ export interface MongoChangeReport {
   kept: KeptRecord[]
   /** --apply: every removed document whole (canonical Extended JSON), the undo of this run. */
   mongo_cleanup: MongoCleanupResult | null
+  /** --apply: every changed document's previous version (canonical Extended JSON): what --undo puts back. */
+  mongo_updates?: MongoUpdateResult | null
   planned: PlannedRemoval[]
+  planned_updates?: PlannedUpdate[]
   started_at: string
   status: 'cancelled' | 'completed' | 'failed' | 'planned'
   strategy: string
+  /** --undo: the documents put back (or, in a dry run, that would be) and those refused, with why. */
+  undo?: null | UndoUpdatesResult
   warnings: string[]
 }
 
@@ -87,7 +96,7 @@ export abstract class MongoChangeCommand<T extends typeof Command> extends BaseC
   }
 
   async run(): Promise<MongoChangeResult> {
-    const raw = this.flags as unknown as {apply?: boolean; 'dry-run'?: boolean; force?: boolean}
+    const raw = this.flags as unknown as {apply?: boolean; 'dry-run'?: boolean; force?: boolean; undo?: string}
     const apply = Boolean(raw.apply)
     if (apply && raw['dry-run']) throw new UsageError('--apply and --dry-run contradict each other: pick one')
     if (raw.force && !apply) throw new UsageError('--force only makes sense with --apply')
@@ -115,18 +124,15 @@ export abstract class MongoChangeCommand<T extends typeof Command> extends BaseC
     const {client, db} = await connectMongo(config, {readSecret: lazySecretReader(config)})
     const report = this.emptyReport(apply, db.databaseName)
     try {
-      const change = await this.planChange(ctx(db))
-      report.planned = change.removals
-      report.kept.push(...change.kept)
-      report.warnings.push(...(change.warnings ?? []))
-      if (apply && change.removals.length > 0) await this.applyChange(ctx(db), report, askFirst ? askYesNo : null)
+      const ask = askFirst ? askYesNo : null
+      await (raw.undo ? this.undoChange(db, report, raw.undo, ask) : this.planAndApply(ctx(db), report, ask))
       report.status = apply ? 'completed' : 'planned'
     } catch (error) {
       report.error = errorMessage(error)
       report.status = error instanceof DrcError && error.exitCode === ExitCode.CANCELLED ? 'cancelled' : 'failed'
       report.exit_code = error instanceof DrcError ? error.exitCode : ExitCode.FAILURE
       // A refused or failed plan changed nothing: an audit is owed once the removal started.
-      if (!apply || !report.mongo_cleanup) throw error
+      if (!apply || (!report.mongo_cleanup && !report.mongo_updates && !report.undo)) throw error
       const auditPath = await this.writeReport(config, report)
       throw new DrcError(`${report.error} (audit report: ${auditPath})`, {
         cause: error,
@@ -151,15 +157,22 @@ export abstract class MongoChangeCommand<T extends typeof Command> extends BaseC
     ask: ((q: string) => Promise<boolean>) | null,
   ): Promise<void> {
     if (!this.jsonEnabled()) this.print({...report, apply: false}, null)
-    if (ask && !(await ask(`Remove ${report.planned.length} MongoDB documents (saved for drc mongo restore)?`)))
-      throw new DrcError('cancelled: nothing was removed', {exitCode: ExitCode.CANCELLED})
+    const updates = report.planned_updates ?? []
+    const question =
+      updates.length === 0
+        ? `Remove ${report.planned.length} MongoDB documents (saved for drc mongo restore)?`
+        : `${report.planned.length > 0 ? `Remove ${report.planned.length} and change` : 'Change'} ${updates.length} MongoDB documents (each saved first, for undo)?`
+    if (ask && !(await ask(question)))
+      throw new DrcError(`cancelled: nothing was ${updates.length === 0 ? 'removed' : 'changed'}`, {
+        exitCode: ExitCode.CANCELLED,
+      })
     const stay = await this.recheck(ctx, report.planned)
     const kept: KeptRecord[] = report.planned
       .filter((r) => stay.has(`${r.collection}/${r.id}`))
       .map((r) => ({collection: r.collection, id: r.id, reason: stay.get(`${r.collection}/${r.id}`)!}))
     const eligible = report.planned.filter((r) => !stay.has(`${r.collection}/${r.id}`))
     const result: MongoCleanupResult = {database: report.database, journal: null, kept, removed: []}
-    report.mongo_cleanup = result
+    if (report.planned.length > 0) report.mongo_cleanup = result
     const [{cleanupRecords}, {timestampSuffix}] = await Promise.all([
       import('../mongo/cleanup.js'),
       import('../reports/store.js'),
@@ -175,14 +188,27 @@ export abstract class MongoChangeCommand<T extends typeof Command> extends BaseC
     process.once('SIGINT', onSignal)
     process.once('SIGTERM', onSignal)
     try {
-      await cleanupRecords({
-        db: ctx.db,
-        eligible: eligible.map(({collection, id}) => ({collection, id})),
-        journalPath,
-        result,
-        signal: abort.signal,
-        strategy: this.id ?? this.constructor.name,
-      })
+      if (report.planned.length > 0)
+        await cleanupRecords({
+          db: ctx.db,
+          eligible: eligible.map(({collection, id}) => ({collection, id})),
+          journalPath,
+          result,
+          signal: abort.signal,
+          strategy: this.id ?? this.constructor.name,
+        })
+      if (updates.length > 0) {
+        report.mongo_updates = {database: report.database, journal: null, kept: [], updated: []}
+        await runUpdates({
+          db: ctx.db,
+          outputDir: ctx.config.analysis.output_dir,
+          result: report.mongo_updates,
+          signal: abort.signal,
+          startedAt: report.started_at,
+          strategy: this.id ?? this.constructor.name,
+          updates,
+        })
+      }
     } finally {
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
@@ -211,6 +237,21 @@ export abstract class MongoChangeCommand<T extends typeof Command> extends BaseC
     }
   }
 
+  /** The plan, and with --apply the change (removals, then updates). */
+  private async planAndApply(
+    ctx: MongoChangeContext,
+    report: MongoChangeReport,
+    ask: ((q: string) => Promise<boolean>) | null,
+  ): Promise<void> {
+    const change = await this.planChange(ctx)
+    report.planned = change.removals
+    report.planned_updates = change.updates ?? []
+    report.kept.push(...change.kept)
+    report.warnings.push(...(change.warnings ?? []))
+    if (report.apply && change.removals.length + report.planned_updates.length > 0)
+      await this.applyChange(ctx, report, ask)
+  }
+
   private print(report: MongoChangeReport, reportPath: null | string): void {
     const mc = report.mongo_cleanup
     this.log(
@@ -221,8 +262,32 @@ export abstract class MongoChangeCommand<T extends typeof Command> extends BaseC
     for (const k of [...report.kept, ...(mc?.kept ?? [])]) this.log(`  - kept   ${k.collection} ${k.id}: ${k.reason}`)
     const removed = mc ? `, ${mc.removed.length} removed` : ''
     this.log(`${report.planned.length} planned, ${report.kept.length + (mc?.kept.length ?? 0)} kept${removed}`)
+    for (const line of updateLines(report, reportPath)) this.log(line)
     if (mc && mc.removed.length > 0) this.log(`undo: drc mongo restore ${reportPath ?? mc.journal}`)
     else if (reportPath) this.log(`report: ${reportPath}`)
+  }
+
+  /** --undo <audit>: check (dry run) or put back the documents that run changed; refused ones make the exit 4. */
+  private async undoChange(
+    db: Db,
+    report: MongoChangeReport,
+    file: string,
+    ask: ((q: string) => Promise<boolean>) | null,
+  ): Promise<void> {
+    const ctor = this.constructor as typeof Command
+    const strategies = [this.id, ctor.id, ...(ctor.aliases ?? []), ...(ctor.hiddenAliases ?? [])].flatMap((s) =>
+      s ? [s] : [],
+    )
+    const check = await runUndo({db, dryRun: true, file, strategies})
+    report.undo = check
+    if (report.apply && check.reverted.length > 0) {
+      if (!this.jsonEnabled()) this.print({...report, apply: false}, null)
+      if (ask && !(await ask(`Put back the saved version of ${check.reverted.length} MongoDB documents?`)))
+        throw new DrcError('cancelled: nothing was changed', {exitCode: ExitCode.CANCELLED})
+      report.undo = await runUndo({db, dryRun: false, file, strategies})
+    }
+
+    if (report.undo.refused.length > 0) report.exit_code = ExitCode.PARTIAL
   }
 
   private async writeReport(config: DrcConfig, report: MongoChangeReport): Promise<string> {
@@ -235,6 +300,11 @@ export abstract class MongoChangeCommand<T extends typeof Command> extends BaseC
     }
 
     report.counts.planned = report.planned.length
+    if (report.mongo_updates) {
+      report.counts.kept += report.mongo_updates.kept.length
+      report.counts.updated = report.mongo_updates.updated.length
+    }
+
     const {writeReport} = await import('../reports/store.js')
     const slug = slugOf(this.id ?? this.constructor.name)
     const written = await writeReport(config, `${slug}-${report.apply ? 'audit' : 'plan'}`, report)
