@@ -3,6 +3,7 @@
  * order on this machine, against real local services. Add a section by appending to SECTIONS.
  *   --concurrency N (default 8), --only <section>; BENCH_SIZES=1000,10000 (images of the registry-scan section)
  */
+import {benchDeletion} from '../bench/deletion.js'
 import {benchHtml} from '../bench/html.js'
 import {benchRegistryScan, type BenchRow} from '../bench/registry-scan.js'
 import {benchUsage, usageBenchRows} from '../bench/usage.js'
@@ -36,6 +37,12 @@ export const SECTIONS: BenchSection[] = [
     async run() {
       return usageBenchRows(await benchUsage({log() {}}))
     },
+  },
+  {
+    // --apply of BENCH_DELETE_SIZES (default 250,1000) planned images vs a bare HEAD+DELETE+HEAD loop, same run;
+    // the live re-check per image at 20,000 revisions / BENCH_RECHECK_RUNS (default 200000) runs.
+    name: 'deletion',
+    run: () => benchDeletion(),
   },
   {
     // A 50,000-image HTML report opened in headless Chromium (Debian chromium; issue 13 target: under 2 s).

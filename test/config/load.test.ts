@@ -33,9 +33,7 @@ describe('configuration loading', () => {
       max_retries: 3,
       timeout: 300,
     })
-    expect(config.cache.enabled).to.equal(true)
-    expect(config.cache.tag_list_ttl).to.equal(1800)
-    expect(config.cache.inspect_ttl).to.equal(3600)
+    expect(config.cache).to.deep.equal({enabled: true})
     expect(config.s3.bucket).to.equal(null)
     expect(config.s3.region).to.equal('us-west-2')
     expect(config.rate_limit).to.deep.equal({burst_size: 20, enabled: true, requests_per_second: 10})
@@ -154,11 +152,34 @@ describe('configuration loading', () => {
     expect(warnings.map((w) => w.path)).to.deep.equal(['registry.urll'])
   })
 
+  it("accepts the keys nothing reads (cache sizes, old report names) with a warning 'read by nothing; remove it'", async () => {
+    const dir = tempDir()
+    const yaml = [
+      'cache:',
+      '  enabled: false',
+      ...['tag_list', 'inspect', 'mongo', 'layer'].flatMap((c) => [`  ${c}_ttl: 60`, `  ${c}_max_size: 10`]),
+      'reports:',
+      ...['archived_tags', 'deactivated_user_envs', 'deletion_analysis', 'old_revisions'].map((r) => `  ${r}: x.json`),
+      ...['unused_environments', 'unused_references'].map((r) => `  ${r}: x.json`),
+      '  tag_sums: sums.json',
+    ].join('\n')
+    writeYaml(dir, 'drc.config.yaml', `${yaml}\n`)
+    const {config, errors, warnings} = await loadConfig({cwd: dir, env: {}})
+    expect(errors).to.deep.equal([])
+    expect(config.cache).to.deep.equal({enabled: false})
+    expect(config.reports.tag_sums).to.equal('sums.json')
+    expect(warnings).to.have.length(14)
+    for (const w of warnings) expect(w.message).to.equal(`'${w.path}' is read by nothing; remove it`)
+    expect(warnings.map((w) => w.path)).to.include.members(['cache.layer_max_size', 'reports.unused_references'])
+    for (const key of KEYS)
+      expect(key.path).not.to.match(/^cache\.(?!enabled)|^reports\.(archived|deactivated|deletion|old|unused)/)
+  })
+
   it('places bare report names under output_dir and keeps paths as given', async () => {
     const {config} = await loadConfig({cwd: tempDir(), env: {OUTPUT_DIR: '/data/reports'}})
     expect(reportPath(config, config.reports.mongodb_usage)).to.equal('/data/reports/mongodb_usage_report.json')
     expect(reportPath(config, config.reports.image_analysis)).to.contain('final-report.json')
-    expect(reportPath(config, config.reports.deletion_analysis)).to.match(/^\/data\/reports\/deletion-analysis\.json$/)
+    expect(reportPath(config, config.reports.tag_sums)).to.match(/^\/data\/reports\/tag-sums\.json$/)
     expect(reportPath(config, '/tmp/x.json')).to.equal('/tmp/x.json')
     expect(reportPath(config, 'sub/x.json')).to.equal('sub/x.json')
   })

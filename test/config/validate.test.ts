@@ -133,22 +133,13 @@ describe('configuration validation', () => {
     ])
   })
 
-  it('applies the rules that read other keys: cache sizes only when the cache is on, host/db only without a URI', async () => {
+  it('applies the rules that read other keys: host/db only without a URI', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'drc-v-'))
-    const flags = {'cache.layer_ttl': -1, 'mongo.db': '', 'mongo.host': ''}
+    const flags = {'mongo.db': '', 'mongo.host': ''}
     // In key table order, whether a rule reads other keys or not (analysis.max_workers: its own range).
     const on = await loadConfig({cwd: dir, env: {}, flags: {...flags, 'analysis.max_workers': 0}})
-    expect(on.errors.map((e) => e.path)).to.deep.equal([
-      'mongo.host',
-      'mongo.db',
-      'analysis.max_workers',
-      'cache.layer_ttl',
-    ])
-    const off = await loadConfig({
-      cwd: dir,
-      env: {DRC_MONGO_URI: 'mongodb://h:27017/domino'},
-      flags: {...flags, 'cache.enabled': false},
-    })
+    expect(on.errors.map((e) => e.path)).to.deep.equal(['mongo.host', 'mongo.db', 'analysis.max_workers'])
+    const off = await loadConfig({cwd: dir, env: {DRC_MONGO_URI: 'mongodb://h:27017/domino'}, flags})
     expect(off.errors).to.deep.equal([])
   })
 

@@ -123,16 +123,19 @@ describe('@drc/plugin-archived: budgets, empty repositories, protect rules, dry_
   it('a plan that empties a repository needs --allow-empty-repository (exit 2 naming it)', async () => {
     const w = await world()
     const before = await w.tags()
-    const refused = await runCli(['archived', 'delete', '--model', '--apply', '--force'], {env: w.env})
+    const refused = await runCli(['archived', 'delete', '--environment', '--model', '--apply', '--force'], {env: w.env})
     expect(refused.code, refused.stderr).to.equal(2)
     expect(refused.stderr).to.match(
       /the plan deletes every tag of dominodatalab\/model \(1\); --allow-empty-repository/,
     )
     expect(refused.stderr).not.to.match(/every tag of dominodatalab\/environment/)
     expect(await w.tags()).to.deep.equal(before)
-    const allowed = await runCli(['archived', 'delete', '--model', '--apply', '--force', '--allow-empty-repository'], {
-      env: w.env,
-    })
+    const allowed = await runCli(
+      ['archived', 'delete', '--environment', '--model', '--apply', '--force', '--allow-empty-repository'],
+      {
+        env: w.env,
+      },
+    )
     expect(allowed.code, allowed.stderr).to.equal(0)
     expect(await w.tags()).to.deep.equal([`${ENV_REPO}:${w.l}-1`])
   })
@@ -141,7 +144,7 @@ describe('@drc/plugin-archived: budgets, empty repositories, protect rules, dry_
     const w = await world()
     const protect = `protect:\n  tags: ["*-2"]\n  environment_ids: ["${'F'}"]\n  project_ids: ["${'P'}"]\n`
     writeFileSync(w.env.CONFIG_FILE, protect.replace('F', w.f.toUpperCase()).replace('P', w.p))
-    const dry = await runCli(['archived', 'delete', '--model', '--json'], {env: w.env})
+    const dry = await runCli(['archived', 'delete', '--environment', '--model', '--json'], {env: w.env})
     expect(dry.code, dry.stderr).to.equal(0)
     const plan = resultOf<DeletionResult>(dry.stdout)
     const why = (tag: string) => plan.skipped.find((s) => 'tag' in s && s.tag === tag)?.reason
@@ -150,7 +153,9 @@ describe('@drc/plugin-archived: budgets, empty repositories, protect rules, dry_
     expect(why(w.modelTag)).to.equal(`protected by protect.project_ids: project ${w.p} names model ${w.m}`)
     expect(plan.planned.flatMap((i) => i.tags).sort()).to.deep.equal([`${w.e}-1`, `${w.e}-3`].sort())
 
-    const applied = await runCli(['archived', 'delete', '--model', '--apply', '--force', '--json'], {env: w.env})
+    const applied = await runCli(['archived', 'delete', '--environment', '--model', '--apply', '--force', '--json'], {
+      env: w.env,
+    })
     expect(applied.code, applied.stderr).to.equal(0)
     expect((await w.tags()).sort()).to.deep.equal(
       [`${ENV_REPO}:${w.e}-2`, `${ENV_REPO}:${w.f}-1`, `${ENV_REPO}:${w.l}-1`, `${MODEL_REPO}:${w.modelTag}`].sort(),

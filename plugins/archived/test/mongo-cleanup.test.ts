@@ -137,7 +137,17 @@ describe('@drc/plugin-archived: --mongo-cleanup removes only records of deleted 
 
     // The model repository holds only the archived model's image: emptying it must be allowed explicitly.
     const r = await runCli(
-      ['archived', 'delete', '--model', '--apply', '--force', '--mongo-cleanup', '--allow-empty-repository', '--json'],
+      [
+        'archived',
+        'delete',
+        '--environment',
+        '--model',
+        '--apply',
+        '--force',
+        '--mongo-cleanup',
+        '--allow-empty-repository',
+        '--json',
+      ],
       {env},
     )
     expect(r.code, r.stderr + r.stdout).to.equal(4)

@@ -4,7 +4,7 @@ import path from 'node:path'
 
 import type {ConfigIssue, DrcConfig, LoadedConfig, ValueSource} from './types.js'
 
-import {KEY_BY_PATH, KEYS, type KeySpec, LEGACY_PATHS} from './keys.js'
+import {DEPRECATED_KEYS, KEY_BY_PATH, KEYS, type KeySpec, LEGACY_PATHS} from './keys.js'
 import {validateConfig} from './validate.js'
 
 export interface LoadOptions {
@@ -212,6 +212,13 @@ async function readFile(
   }
 }
 
+/** A key the table does not have: one nothing reads any more (DEPRECATED_KEYS) says so, others are unknown. */
+function unknownKey(rawPath: string, p: string): ConfigIssue {
+  return DEPRECATED_KEYS.has(p)
+    ? {message: `'${rawPath}' is read by nothing; remove it`, path: rawPath}
+    : {message: `unknown configuration key '${rawPath}' is ignored`, path: rawPath}
+}
+
 /**
  * Builds the effective configuration: defaults, then the file, then environment variables, then flags
  * (later wins). Never throws for bad input: problems are returned so `--help` and `config show` keep working.
@@ -238,7 +245,7 @@ export async function loadConfig(opts: LoadOptions = {}): Promise<LoadedConfig> 
       const p = LEGACY_PATHS[rawPath] ?? rawPath
       const spec = KEY_BY_PATH.get(p)
       if (spec) apply(spec, raw, `file:${file}`)
-      else warnings.push({message: `unknown configuration key '${rawPath}' is ignored`, path: rawPath})
+      else warnings.push(unknownKey(rawPath, p))
     }
   } else if (data !== undefined && data !== null)
     errors.push({message: 'configuration file must hold a mapping of keys', path: 'config'})

@@ -6,6 +6,7 @@ import type {Candidate, PlanContext} from './types.js'
 
 import {BaseCommand} from '../lib/base-command.js'
 import {errorMessage, UsageError} from '../lib/errors.js'
+import {metricsFlags, metricsTargets, recordRunMetrics} from '../metrics/flags.js'
 import {humanBytes} from '../reports/format.js'
 
 export interface DeletionFlags {
@@ -14,11 +15,15 @@ export interface DeletionFlags {
   backup: boolean
   'dry-run': boolean
   force: boolean
+  html?: string
   'max-delete'?: number
+  'metrics-file'?: string
   'mongo-cleanup': boolean
   'operation-id'?: string
   output?: string
+  pushgateway?: string
   resume: boolean
+  'run-registry-gc': boolean
   'unused-since-days'?: number
 }
 
@@ -69,12 +74,17 @@ export abstract class DeletionCommand<T extends typeof Command> extends BaseComm
       description: 'With --apply: do not ask for confirmation (needed without a terminal).',
       helpGroup: 'DELETION',
     }),
+    html: Flags.string({
+      description: 'Also write the plan or audit report as a self-contained HTML page to this file.',
+      helpGroup: 'DELETION',
+    }),
     'max-delete': Flags.integer({
       description:
         'Refuse (exit 2, nothing changed) a plan of more manifests than this (default security.max_delete, 1000).',
       helpGroup: 'DELETION',
       min: 0,
     }),
+    ...metricsFlags,
     'mongo-cleanup': Flags.boolean({
       description:
         'After the deletes, remove the MongoDB records of the deleted images (guarded; each saved whole in the audit report: drc mongo restore undoes it).',
@@ -92,6 +102,11 @@ export abstract class DeletionCommand<T extends typeof Command> extends BaseComm
     resume: Flags.boolean({
       description:
         'Continue the interrupted run of the same plan from its journal (<output_dir>/checkpoints/<plan id>.json): nothing is deleted twice.',
+      helpGroup: 'DELETION',
+    }),
+    'run-registry-gc': Flags.boolean({
+      description:
+        'With --apply, after the deletes: garbage-collect the in-cluster registry (read-only meanwhile) so the space comes back; as `drc registry gc`.',
       helpGroup: 'DELETION',
     }),
     'unused-since-days': Flags.integer({
@@ -118,14 +133,20 @@ export abstract class DeletionCommand<T extends typeof Command> extends BaseComm
       backup: Boolean(raw.backup),
       'dry-run': Boolean(raw['dry-run']),
       force: Boolean(raw.force),
+      html: raw.html,
       'max-delete': raw['max-delete'],
+      'metrics-file': raw['metrics-file'],
       'mongo-cleanup': Boolean(raw['mongo-cleanup']),
       'operation-id': raw['operation-id'],
       output: raw.output,
+      pushgateway: raw.pushgateway,
       resume: Boolean(raw.resume),
+      'run-registry-gc': Boolean(raw['run-registry-gc']),
       'unused-since-days': raw['unused-since-days'],
     }
     if (flags.apply && flags['dry-run']) throw new UsageError('--apply and --dry-run contradict each other: pick one')
+    // A bad --pushgateway fails (exit 2) before any work, not after a long run.
+    metricsTargets(flags)
     const config = await this.loadDrcConfig()
     // security.dry_run_by_default: false makes a run without --apply apply (confirmation rules unchanged); --dry-run
     // still only plans, and --backup without --apply stays the predecessor's backup-only mode (deletes nothing).
@@ -162,18 +183,20 @@ export abstract class DeletionCommand<T extends typeof Command> extends BaseComm
       config,
       confirm: askFirst ? askYesNo : undefined,
       fireHook,
+      keptIsPartial: (kept) => this.keptIsPartial(kept),
       loaded,
       log: (m) => {
         if (!quiet) this.logToStderr(m)
       },
       maxDelete: flags['max-delete'],
       mongoCleanup: flags['mongo-cleanup'],
+      onReport: (r, path) => this.afterReport(flags, r, path),
       operationId: flags['operation-id'],
       output: flags.output,
-      keptIsPartial: (kept) => this.keptIsPartial(kept),
       plan: (ctx) => this.plan(ctx),
       quiet,
       resume: flags.resume,
+      runRegistryGc: flags['run-registry-gc'],
       strategy: this.id ?? this.constructor.name,
       unusedSinceDays: flags['unused-since-days'],
       ...((this.constructor as typeof DeletionCommand).activeRevisionKeeps ? {} : {activeRevisionKeeps: false}),
@@ -182,6 +205,16 @@ export abstract class DeletionCommand<T extends typeof Command> extends BaseComm
     for (const w of report.warnings) this.warn(w)
     process.exitCode = exitCode
     return {...report, report_path: reportPath}
+  }
+
+  /** On every path that wrote a report (also a failed run): metrics and --html. */
+  private async afterReport(flags: DeletionFlags, report: DeletionReport, reportPath: string): Promise<void> {
+    const measuredFreedBytes = report.gc?.measured_freed_bytes ?? null
+    await recordRunMetrics(report, flags, {measuredFreedBytes})
+    if (!flags.html) return
+    const {renderAuditHtml, writeHtmlFile} = await import('../html/index.js')
+    const file = await writeHtmlFile(flags.html, renderAuditHtml(report, reportPath, {measuredFreedBytes}))
+    if (!this.jsonEnabled()) this.logToStderr(`html report: ${file}`)
   }
 
   private print(report: DeletionReport, reportPath: null | string): void {
@@ -215,7 +248,15 @@ export abstract class DeletionCommand<T extends typeof Command> extends BaseComm
       `${c.planned} planned, ${c.in_use} in use now, ${c.skipped} kept, ${c.backed_up} backed up, ${c.deleted} deleted${c.deleted_unverified > 0 ? ` (+${c.deleted_unverified} unverified)` : ''}, ${c.failed} failed; predicted freed ${humanBytes(report.predicted_freed_bytes)}${report.apply ? ` (${humanBytes(report.predicted_freed_bytes_deleted)} by the deletes done)` : ''}`,
     )
     this.printMongoCleanup(report, reportPath)
+    this.printGc(report)
     if (reportPath) this.log(`report: ${reportPath}`)
+  }
+
+  private printGc(report: DeletionReport): void {
+    const {gc} = report
+    if (!gc?.ran) return
+    const measured = gc.measured_freed_bytes === null ? 'unmeasured' : humanBytes(gc.measured_freed_bytes)
+    this.log(`Registry garbage collection: ${measured} freed (predicted ${humanBytes(gc.predicted_freed_bytes)})`)
   }
 
   private printMongoCleanup(report: DeletionReport, reportPath: null | string): void {

@@ -7,6 +7,7 @@ import type {RegistryClient} from '../registry/client.js'
 import type {UsageRules} from '../usage/types.js'
 import type {FireHook} from './hooks.js'
 import type {Journal} from './journal.js'
+import type {GcState} from './phases/gc.js'
 import type {ResumeInfo} from './resume.js'
 import type {Candidate, DeletionPlan, ItemOutcome, PlanContext} from './types.js'
 
@@ -21,6 +22,8 @@ export interface PipelineOptions {
   /** Asks the operator; false = declined. Undefined: no question (--force, or confirmation switched off). */
   confirm?: (question: string) => Promise<boolean>
   fireHook: FireHook
+  /** True when keeping this item leaves the run partial (exit 4), e.g. an image the operator named. */
+  keptIsPartial?: (kept: {repository: string; tags: string[]}) => boolean
   loaded: LoadedConfig
   /** Notes for the operator on stderr (silent under --json). */
   log: (message: string) => void
@@ -28,6 +31,8 @@ export interface PipelineOptions {
   maxDelete?: number
   /** --mongo-cleanup: after the deletes, remove the records of deleted images (invariant 6, src/mongo/cleanup.ts). */
   mongoCleanup?: boolean
+  /** Called with the written plan/audit report on every path that wrote one (metrics, --html); before a rethrow. */
+  onReport?: (report: import('./phases/audit.js').DeletionReport, path: string) => Promise<void>
   /** --operation-id: the journal --resume continues (its plan id) when several exist. */
   operationId?: string
   /** --output: the plan or audit report is also written to exactly this path. */
@@ -36,8 +41,8 @@ export interface PipelineOptions {
   quiet: boolean
   /** --resume: continue the journal of an interrupted run of the same plan (src/lifecycle/resume.ts). */
   resume?: boolean
-  /** True when keeping this item leaves the run partial (exit 4), e.g. an image the operator named. */
-  keptIsPartial?: (kept: {repository: string; tags: string[]}) => boolean
+  /** --run-registry-gc: garbage-collect the in-cluster registry after the deletes (phases/gc.ts). */
+  runRegistryGc?: boolean
   /** Command id, e.g. `archived:delete`: names the reports. */
   strategy: string
   unusedSinceDays?: number
@@ -47,7 +52,8 @@ export interface PipelineOptions {
 export type LockState = 'never unlocked' | 'not needed' | 'RE-LOCK FAILED' | 'relocked'
 
 /** The phases in their order (design.md "The deletion lifecycle"); the audit report names the one reached. */
-export type PhaseName = 'audit' | 'backup' | 'confirm' | 'delete' | 'mongo-cleanup' | 'plan' | 'preflight' | 'relock'
+export type PhaseName =
+  'audit' | 'backup' | 'confirm' | 'delete' | 'gc' | 'mongo-cleanup' | 'plan' | 'preflight' | 'relock'
 
 /** Everything the phases share: each phase reads what earlier phases left and adds its own part. */
 export interface RunState {
@@ -61,6 +67,8 @@ export interface RunState {
   /** The operator declined at the confirmation. */
   declined: boolean
   failure: unknown
+  /** --run-registry-gc: what the GC phase did; null when it did not run. */
+  gc: GcState | null
   graph?: BlobGraph
   /** Fires a lifecycle hook event; failures become warnings (except at drc:preflight, a veto). */
   hook: FireHook
@@ -93,6 +101,7 @@ export function newRunState(opts: PipelineOptions): RunState {
     candidates: [],
     declined: false,
     failure: undefined,
+    gc: null,
     async hook(event, payload) {
       const failures = await opts.fireHook(event, payload)
       if (event !== 'drc:preflight') for (const f of failures) warnings.push(`${event} hook failed: ${f}`)

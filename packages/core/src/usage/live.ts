@@ -36,6 +36,63 @@ export async function isInUse(
   return graph.evaluate(image.imageType, image.tag, rules)
 }
 
+/**
+ * The batched form of {@link isInUse} for the deletion lifecycle: one scoped graph build over the union of every
+ * image's scope (environments, revisions, models), then the same predicate per image. A scope read in full for one
+ * image only adds documents for another, never removes any, so each verdict equals its own isInUse verdict.
+ */
+export async function areInUse(
+  db: Db,
+  refs: ReadonlyArray<ImageRef | string>,
+  rules: UsageRules,
+): Promise<Array<Verdict & {usage?: TagUsage}>> {
+  const images = refs.map((r) => parseImageRef(r))
+  const graph = await buildUsageGraph(db, {now: rules.now, scope: await unionScope(db, images)})
+  return images.map((image) => graph.evaluate(image.imageType, image.tag, rules))
+}
+
+/** The union of the images' scopes (as scopeOf builds each), the environment tags looked up in one query. */
+async function unionScope(db: Db, images: ImageRef[]): Promise<UsageScope> {
+  const envIds = new Set<string>()
+  const revisionIds = new Set<string>()
+  const modelIds = new Set<string>()
+  const modelTags = new Set<string>()
+  const envTags: string[] = []
+  for (const image of images) {
+    const lead = leadingObjectId(image.tag)
+    if (image.imageType === 'model') {
+      const modelId = modelIdOfTag(image.tag) ?? lead
+      if (modelId) modelIds.add(modelId)
+      modelTags.add(image.tag)
+    } else {
+      envTags.push(image.tag)
+      if (lead) envIds.add(lead)
+    }
+  }
+
+  if (envTags.length > 0) {
+    const reader = new UsageReader(db)
+    await reader.init()
+    for await (const d of reader.find(
+      'environment_revisions',
+      {'metadata.dockerImageName.tag': {$in: envTags}},
+      {environmentId: 1},
+    )) {
+      const rev = hexOf(d._id)
+      if (rev) revisionIds.add(rev)
+      const env = hexOf(d.environmentId)
+      if (env) envIds.add(env)
+    }
+  }
+
+  return {
+    environmentIds: [...envIds],
+    modelIds: [...modelIds],
+    modelTags: [...modelTags],
+    revisionIds: [...revisionIds],
+  }
+}
+
 async function scopeOf(db: Db, image: ImageRef): Promise<UsageScope> {
   if (image.imageType === 'model') {
     const modelId = modelIdOfTag(image.tag) ?? leadingObjectId(image.tag)

@@ -6,6 +6,7 @@ import type {ItemOutcome, PlanItem, SkippedItem} from '../types.js'
 import {DrcError, errorMessage} from '../../lib/errors.js'
 import {ExitCode} from '../../lib/exit-codes.js'
 import {perItemExitCode} from '../../lib/per-item.js'
+import {gcReport, type GcReport, predictedDeletedBytes, warnWithoutGc} from './gc.js'
 
 /** 'planned': a dry run; the others end an --apply run. */
 export type RunStatus = 'cancelled' | 'completed' | 'failed' | 'planned'
@@ -37,6 +38,8 @@ export interface DeletionReport {
   exit_code: number
   failed: ItemOutcome[]
   finished_at: string
+  /** --apply: whether registry garbage collection ran (--run-registry-gc) and what it freed; null for a dry run. */
+  gc: GcReport | null
   /** Revisions a candidate named that were in use at planning: kept apart, never deleted in this run. */
   in_use: PlanItem[]
   lock: LockState
@@ -95,7 +98,6 @@ export function buildReport(st: RunState): DeletionReport {
   // A strategy may say a kept item leaves the run partial (drc image delete: an image named on the command line).
   const keptTags = (s: ItemOutcome | SkippedItem) => ('tags' in s ? s.tags : s.tag ? s.tag.split(', ') : [])
   const askedKept = skipped.some((s) => st.opts.keptIsPartial?.({repository: s.repository, tags: keptTags(s)}))
-  const gone = [...deleted, ...unverified]
   return {
     analysis_report: st.analysisPath,
     apply: st.opts.apply,
@@ -119,6 +121,7 @@ export function buildReport(st: RunState): DeletionReport {
     exit_code: exitCode === ExitCode.SUCCESS && askedKept ? ExitCode.PARTIAL : exitCode,
     failed,
     finished_at: new Date().toISOString(),
+    gc: gcReport(st),
     in_use: plan.inUse,
     lock: st.lock,
     mongo_cleanup: st.mongoCleanup,
@@ -126,10 +129,7 @@ export function buildReport(st: RunState): DeletionReport {
     plan_id: st.journal?.journal.plan_id ?? null,
     planned: plan.items,
     predicted_freed_bytes: plan.predictedFreedBytes,
-    predicted_freed_bytes_deleted:
-      st.graph && gone.length > 0
-        ? st.graph.freedBytes(gone.map((d) => ({digest: d.digest, repository: d.repository}))).bytes
-        : 0,
+    predicted_freed_bytes_deleted: predictedDeletedBytes(st),
     resume: st.resume,
     skipped,
     started_at: st.started.toISOString(),
@@ -147,6 +147,7 @@ const slug = (id: string): string => id.replaceAll(/[^a-z0-9]+/gi, '-').toLowerC
  */
 export async function writeRunReport(st: RunState): Promise<{path: string; report: DeletionReport}> {
   const kind = st.opts.apply ? 'audit' : 'plan'
+  warnWithoutGc(st)
   const report = buildReport(st)
   const {writeReport} = await import('../../reports/store.js')
   const written = await writeReport(st.opts.config, `${slug(st.opts.strategy)}-${kind}`, report)

@@ -13,9 +13,17 @@ import {cancelledBySignal, withRegistryUnlocked} from './relock.js'
 function journalWriter(st: RunState) {
   const j = st.journal
   let queue: Promise<void> = Promise.resolve()
+  // A write not started yet takes every record made meanwhile (concurrent deletes share one file write).
+  let pending: null | Promise<void> = null
   const save = () => {
-    queue = queue.then(() => (j ? saveJournal(j.file, j.journal) : undefined))
-    return queue
+    if (pending) return pending
+    const next = queue.then(() => {
+      pending = null
+      return j ? saveJournal(j.file, j.journal) : undefined
+    })
+    pending = next
+    queue = next
+    return next
   }
 
   return {
@@ -29,6 +37,14 @@ function journalWriter(st: RunState) {
     },
     start: save,
   }
+}
+
+/** `12/1000 done, ETA 3m20s` from the items done so far and the time they took. */
+export function progressLine(done: number, total: number, startedMs: number, nowMs = Date.now()): string {
+  const eta = done > 0 && done < total ? ((nowMs - startedMs) / done) * (total - done) : 0
+  const s = Math.round(eta / 1000)
+  const etaText = s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`
+  return `${done}/${total} done${done > 0 && done < total ? `, ETA ${etaText}` : ''}`
 }
 
 /**
@@ -46,7 +62,7 @@ export const deletePhase: Phase = {
     const {openRegistryClient} = await import('../../registry/open.js')
     st.registry ??= await openRegistryClient(config)
     const {registry} = st
-    const [{deleteItems}, {isInUse}, {markDeletion}] = await Promise.all([
+    const [{deleteItems}, {areInUse, isInUse}, {markDeletion}] = await Promise.all([
       import('../execute.js'),
       import('../../usage/live.js'),
       import('../../reports/invalidation.js'),
@@ -61,8 +77,12 @@ export const deletePhase: Phase = {
       await journal.start()
       await withRegistryUnlocked(st, deletable, async (signal) => {
         const all = AbortSignal.any([signal, st.cancel.signal])
+        const started = Date.now()
+        let done = 0
         await deleteItems(items, {
+          areInUse,
           beforeDelete: (item) => journal.record(itemKey(item), {status: 'deleting'}),
+          concurrency: config.security.delete_concurrency,
           db: st.db!,
           isInUse,
           notAllowed: st.backups.failed,
@@ -70,16 +90,21 @@ export const deletePhase: Phase = {
             st.outcomes.push(o)
             // Not awaited here (onItem is synchronous): the next DELETE waits for it (beforeDelete), the end flushes.
             journal.record(itemKey(o), {reason: o.reason, status: o.status}).catch(() => {})
-            task.output = `${o.status} ${o.repository}@${o.digest}${o.reason ? `: ${o.reason}` : ''}`
+            done++
+            task.output = `${progressLine(done, items.length, started)}; ${o.status} ${o.repository}@${o.digest}${o.reason ? `: ${o.reason}` : ''}`
           },
           onWarning: (w) => st.warnings.push(w),
           plannedTags: tagsAtPlanTime(st.graph),
           registry,
           rules: usageRules(st),
+          rulesNow: () => usageRules(st),
           signal: all,
         })
         finished = !all.aborted
       })
+      // Deletes run concurrently: the audit lists outcomes in plan order all the same.
+      const order = new Map(st.plan.items.map((i, n) => [itemKey(i), n]))
+      st.outcomes.sort((a, b) => (order.get(itemKey(a)) ?? 0) - (order.get(itemKey(b)) ?? 0))
       await journal.flush()
       // Every item has its outcome: the journal has served (invariant 9: a finished run removes it).
       if (finished && !st.cancel.signal.aborted) await journal.remove()

@@ -1,0 +1,49 @@
+import {UsageError} from '@drc/core'
+import {Flags} from '@oclif/core'
+
+/**
+ * The predecessor's `delete_archived_tags` flags (domain-spec §3.6) that the lifecycle flags do not cover: the
+ * ones naming configuration map onto it (flags win over file and environment); the others have nothing left to do.
+ */
+export const predecessorFlags = {
+  'enable-docker-deletion': Flags.boolean({
+    description: 'Accepted for the predecessor: drc unlocks the in-cluster registry itself when it has to.',
+    hidden: true,
+  }),
+  region: Flags.string({description: 'S3 region of the backup bucket (s3.region).', helpGroup: 'DELETION'}),
+  'registry-statefulset': Flags.string({
+    description: 'StatefulSet of the in-cluster registry (kubernetes.registry_statefulset).',
+    helpGroup: 'DELETION',
+  }),
+  'registry-url': Flags.string({description: 'Registry host[:port] (registry.url).', helpGroup: 'DELETION'}),
+  repository: Flags.string({description: 'Repository prefix, e.g. dominodatalab (registry.repository).'}),
+  'run-registry-gc': Flags.boolean({
+    description: 'Predecessor flag: refused, drc does not run registry garbage collection as part of a deletion.',
+    hidden: true,
+  }),
+  's3-bucket': Flags.string({description: 'S3 bucket for --backup (s3.bucket).', helpGroup: 'DELETION'}),
+}
+
+export interface PredecessorFlagValues {
+  region?: string
+  'registry-statefulset'?: string
+  'registry-url'?: string
+  repository?: string
+  'run-registry-gc'?: boolean
+  's3-bucket'?: string
+}
+
+/** The configuration paths the predecessor's flags set. */
+export function predecessorConfig(flags: PredecessorFlagValues): Record<string, unknown> {
+  if (flags['run-registry-gc'])
+    throw new UsageError('--run-registry-gc is not supported: drc does not run garbage collection during a deletion', [
+      'run the deletion without it, then garbage-collect the registry in a maintenance window',
+    ])
+  return {
+    'kubernetes.registry_statefulset': flags['registry-statefulset'],
+    'registry.repository': flags.repository,
+    'registry.url': flags['registry-url'],
+    's3.bucket': flags['s3-bucket'],
+    's3.region': flags.region,
+  }
+}
