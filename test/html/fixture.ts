@@ -138,6 +138,7 @@ export function deletionReport(strategy: string, apply: boolean, hostile = true)
         ]
       : [],
     finished_at: '2026-01-15T14:31:00.000Z',
+    gc: null,
     in_use: inUse,
     lock: apply ? 'relocked' : 'not needed',
     mongo_cleanup: null,

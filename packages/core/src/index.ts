@@ -32,6 +32,8 @@ export type {
   SkippedItem,
 } from './lifecycle/index.js'
 export {MongoChangeCommand} from './lifecycle/mongo-change-command.js'
+export {predecessorConfig, predecessorFlags} from './lifecycle/predecessor-flags.js'
+export type {PredecessorFlagValues} from './lifecycle/predecessor-flags.js'
 export type {
   MongoChange,
   MongoChangeContext,

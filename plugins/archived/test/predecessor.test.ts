@@ -154,9 +154,12 @@ describe('@drc/plugin-archived: the predecessor surface (selection, alias, --inp
     const again = await runCli(['archived', 'delete', '--input', output, '--json'], {env: w.env})
     expect(again.code, again.stderr).to.equal(0)
     expect(planned(resultOf(again.stdout))).to.deep.equal([`${w.e}-1`, `${w.f}-1`].sort())
-    // --run-registry-gc is refused (exit 2), nothing done.
-    const gc = await runCli(['delete_archived_tags', ...args, '--run-registry-gc', '--apply', '--force'], {env})
-    expect(gc.code, gc.stderr).to.equal(2)
+    // --run-registry-gc is the core's flag now: on this external registry GC does not run, and the audit says why.
+    const gc = await runCli(['delete_archived_tags', ...args, '--run-registry-gc', '--apply', '--force', '--json'], {
+      env,
+    })
+    expect(gc.code, gc.stderr).to.equal(0)
+    expect(resultOf<DeletionResult>(gc.stdout).gc?.ran).to.equal(false)
   })
 
   it('--input ObjectId file: only the objects it names, archived now; a bad line refuses (exit 2)', async () => {

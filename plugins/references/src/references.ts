@@ -11,19 +11,18 @@ export interface ImageReference {
   tag: string
 }
 
-type Collection = ImageReference['collection']
+/** The document being read, and where to report what cannot be understood in it. */
+interface Source {
+  collection: ImageReference['collection']
+  d: Document
+  warn: MalformedHandler
+}
 
 /**
  * The reference at `field` of document `d`, null when the field names no image; a field of the wrong shape (or a
  * document whose `_id` is no ObjectId) is reported and gives null: a reference not listed is never acted on.
  */
-function referenceAt(
-  collection: Collection,
-  d: Document,
-  field: string,
-  value: unknown,
-  warn: MalformedHandler,
-): ImageReference | null {
+function referenceAt({collection, d, warn}: Source, field: string, value: unknown): ImageReference | null {
   if (value === undefined || value === null) return null
   const image = value as {repository?: unknown; tag?: unknown}
   if (typeof value !== 'object' || Array.isArray(value) || (image.tag !== undefined && typeof image.tag !== 'string')) {
@@ -43,7 +42,7 @@ function referenceAt(
 }
 
 /** A sub-document of `d` at `field`, reported when present but not an object. */
-function objectAt(collection: Collection, d: Document, field: string, value: unknown, warn: MalformedHandler) {
+function objectAt({collection, d, warn}: Source, field: string, value: unknown) {
   if (value === undefined || value === null) return
   if (typeof value === 'object' && !Array.isArray(value)) return value as Document
   warn(malformedMessage(collection, d._id, field, 'is not an object'))
@@ -59,14 +58,16 @@ export async function* imageReferences(db: Db, warn: MalformedHandler = warnOnSt
     .collection('environment_revisions')
     .find({'metadata.dockerImageName.tag': {$exists: true}}, {projection: {'metadata.dockerImageName': 1}})
   for await (const r of revisions) {
-    const metadata = objectAt('environment_revisions', r, 'metadata', r.metadata, warn)
-    const ref = referenceAt('environment_revisions', r, 'metadata.dockerImageName', metadata?.dockerImageName, warn)
+    const source: Source = {collection: 'environment_revisions', d: r, warn}
+    const metadata = objectAt(source, 'metadata', r.metadata)
+    const ref = referenceAt(source, 'metadata.dockerImageName', metadata?.dockerImageName)
     if (ref) yield ref
   }
 
   const versions = db.collection('model_versions').find({}, {projection: {'metadata.builds': 1}})
   for await (const v of versions) {
-    const builds = objectAt('model_versions', v, 'metadata', v.metadata, warn)?.builds
+    const source: Source = {collection: 'model_versions', d: v, warn}
+    const builds = objectAt(source, 'metadata', v.metadata)?.builds
     if (builds === undefined || builds === null) continue
     if (!Array.isArray(builds)) {
       warn(malformedMessage('model_versions', v._id, 'metadata.builds', 'is not an array'))
@@ -75,7 +76,7 @@ export async function* imageReferences(db: Db, warn: MalformedHandler = warnOnSt
 
     for (const [i, b] of builds.entries()) {
       const field = `metadata.builds.${i}.slug.image`
-      const ref = referenceAt('model_versions', v, field, (b as Document | null)?.slug?.image, warn)
+      const ref = referenceAt(source, field, (b as Document | null)?.slug?.image)
       if (ref) yield ref
     }
   }

@@ -217,7 +217,8 @@ describe('@drc/plugin-unused: drc unused delete, whole environments (real regist
     expect(r.code, r.stderr).to.equal(0)
     const planned = (r.json() as DeletionResult).planned.flatMap((i) => i.tags).sort()
     expect(planned).to.deep.equal([tag('A', 1), tag('A', 2), tag('A', 3), tag('C', 2)].sort())
+    // The predecessor's --run-registry-gc is accepted (the core runs GC after an --apply in the cluster).
     const gc = await runCli(['delete_unused_environments', '--run-registry-gc'], {env: running.env})
-    expect(gc.code).to.equal(2)
+    expect(gc.code, gc.stderr).to.equal(0)
   })
 })

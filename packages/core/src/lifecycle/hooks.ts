@@ -1,4 +1,5 @@
 import type {HealthResult} from '../health/types.js'
+import type {RegistryGcResult} from '../kube/registry-gc.js'
 import type {LockState} from './run-state.js'
 import type {DeletionPlan, ItemOutcome} from './types.js'
 
@@ -16,6 +17,12 @@ export interface LifecycleHookPayloads {
   'drc:backup': {failed: Array<{key: string; reason: string}>; strategy: string; verified: string[]}
   /** After the confirmation (--apply): true/false the operator's answer, null when nobody was asked (--force). */
   'drc:confirm': {confirmed: boolean | null; plan: DeletionPlan; strategy: string}
+  /**
+   * After --run-registry-gc (runs after the re-lock and the MongoDB clean-up, only when something was deleted and the
+   * registry is in the cluster): the GC Job's result (measured_freed_bytes: blob bytes before minus after) and what
+   * the plan's blob graph predicted the deletes done would free.
+   */
+  'drc:gc': {predicted_freed_bytes: number; result: RegistryGcResult; strategy: string}
   /**
    * After --mongo-cleanup (runs after the re-lock): the records removed (each saved whole in the audit report and
    * its undo journal, for `drc mongo restore`) and the ones kept, with the reason.

@@ -7,11 +7,12 @@ import type {ListrTask} from 'listr2'
 
 import type {Phase, PipelineOptions, RunState} from './run-state.js'
 
-import {DrcError} from '../lib/errors.js'
+import {DrcError, errorMessage} from '../lib/errors.js'
 import {type DeletionReport, writeRunReport} from './phases/audit.js'
 import {backupPhase} from './phases/backup.js'
 import {confirmPhase} from './phases/confirm.js'
 import {deletePhase} from './phases/delete.js'
+import {gcPhase} from './phases/gc.js'
 import {mongoCleanupPhase} from './phases/mongo-cleanup.js'
 import {planPhase} from './phases/plan.js'
 import {preflightPhase} from './phases/preflight.js'
@@ -33,6 +34,8 @@ export const PHASES: readonly Phase[] = [
   relockPhase,
   // Registry first, MongoDB second (invariant 6): only records of images whose delete succeeded.
   mongoCleanupPhase,
+  // Last: GC needs the registry re-locked and only the records of what is gone cleaned.
+  gcPhase,
 ]
 
 export interface PipelineResult {
@@ -62,6 +65,16 @@ async function runTask(st: RunState, phase: Phase): Promise<void> {
     renderer: st.opts.quiet ? 'silent' : 'default',
     rendererOptions: {logger},
   }).run()
+}
+
+/** opts.onReport (metrics, --html); on a failed run its own error is only logged: the run's failure is rethrown. */
+async function afterReport(st: RunState, report: DeletionReport, path: string): Promise<void> {
+  try {
+    await st.opts.onReport?.(report, path)
+  } catch (error) {
+    if (!st.failure) throw error
+    st.opts.log(`WARNING: ${errorMessage(error)}`)
+  }
 }
 
 /**
@@ -100,11 +113,13 @@ export async function runDeletionPipeline(opts: PipelineOptions): Promise<Pipeli
     if (!opts.apply) {
       if (st.failure) throw st.failure
       const {path, report} = await writeRunReport(st)
+      await afterReport(st, report, path)
       // 0 for a plan; with --backup (backup-only) 4 or 1 when backups failed.
       return {exitCode: report.exit_code, report, reportPath: path}
     }
 
     const {path: auditPath, report} = await writeRunReport(st)
+    await afterReport(st, report, auditPath)
     const {failure} = st
     if (failure) {
       if (failure instanceof DrcError && !st.declined)

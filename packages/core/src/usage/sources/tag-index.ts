@@ -4,6 +4,9 @@ import type {EnvInfo, RevInfo} from './environments.js'
 import {objectIdTime, type RevisionSpec} from '../tags.js'
 import {owner} from './owners.js'
 
+/** Prefix of what resolve() returns for "every revision of this environment" (see resolve). */
+const EVERY_REVISION = 'every-revision-of:'
+
 /**
  * One TagUsage per environment revision tag, and the one place a source is attached to a revision's tag
  * (deduplicated) or a revision spec is resolved against its environment.
@@ -11,6 +14,7 @@ import {owner} from './owners.js'
 export class EnvironmentTagIndex {
   /** Keyed by tag. */
   readonly tags = new Map<string, TagUsage>()
+  private readonly byEnvironment = new Map<string, TagUsage[]>()
   private readonly byRevision = new Map<string, TagUsage>()
   private readonly seen = new Set<string>()
 
@@ -41,6 +45,8 @@ export class EnvironmentTagIndex {
       }
 
       this.byRevision.set(revId, u)
+      if (r.environmentId)
+        this.byEnvironment.set(r.environmentId, [...(this.byEnvironment.get(r.environmentId) ?? []), u])
     }
   }
 
@@ -52,18 +58,30 @@ export class EnvironmentTagIndex {
   /** Attaches `source` to the tag of revision `revId` (unknown revisions are not ours: ignored). */
   add(revId: null | string, source: UsageSource): void {
     if (!revId) return
+    if (revId.startsWith(EVERY_REVISION)) {
+      for (const u of this.byEnvironment.get(revId.slice(EVERY_REVISION.length)) ?? []) this.attach(u, source)
+      return
+    }
+
     const u = this.byRevision.get(revId)
-    if (!u) return
+    if (u) this.attach(u, source)
+  }
+
+  resolve(envId: null | string, spec: RevisionSpec): null | string {
+    if (spec.kind === 'some') return spec.revisionId
+    if (!envId) return null
+    const env = this.envs.get(envId)
+    // An unknown spec falls back to the active revision: protecting it is the conservative reading. An environment
+    // without an active revision cannot say which revision "active" means, so every revision of it is protected.
+    if (env && !env.activeRevisionId) return `${EVERY_REVISION}${envId}`
+    return env?.activeRevisionId ?? null
+  }
+
+  private attach(u: TagUsage, source: UsageSource): void {
     // A workspace is listed once per tag and usage type; other sources once per tag.
     const key = `${u.tag}|${source.kind}|${source.id}|${source.usageType ?? ''}`
     if (this.seen.has(key)) return
     this.seen.add(key)
     u.sources.push(source)
-  }
-
-  resolve(envId: null | string, spec: RevisionSpec): null | string {
-    if (spec.kind === 'some') return spec.revisionId
-    // An unknown spec falls back to the active revision: protecting it is the conservative reading.
-    return envId ? (this.envs.get(envId)?.activeRevisionId ?? null) : null
   }
 }

@@ -4,7 +4,7 @@ import {Flags} from '@oclif/core'
 import {archivedEnvironments, archivedModels, type ArchivedObject} from '../../archived.js'
 import {type ArchivedInput, inputKinds, namedByInput, readArchivedInput} from '../../input.js'
 import {expandModelPrefixes, isModelTagPrefix} from '../../model-tags.js'
-import {predecessorConfig, predecessorFlags} from '../../predecessor-flags.js'
+import {predecessorConfig, predecessorFlags} from '@drc/core'
 
 /**
  * What --mongo-cleanup may remove once the image is gone: the revision (version) and the archived environment

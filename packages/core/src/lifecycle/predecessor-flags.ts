@@ -1,9 +1,9 @@
-import {UsageError} from '@drc/core'
 import {Flags} from '@oclif/core'
 
 /**
- * The predecessor's flags (domain-spec §3.7, §3.11) that the lifecycle flags do not already cover: the ones naming
- * configuration map onto it (flags win over file and environment); the others have nothing left to do in drc.
+ * The predecessor's deletion flags (domain-spec §3.6–3.11) that the lifecycle flags do not already cover: the ones
+ * naming configuration map onto it (flags win over file and environment); the others have nothing left to do in drc.
+ * Every strategy that keeps a predecessor alias spreads these into its flags.
  */
 export const predecessorFlags = {
   'enable-docker-deletion': Flags.boolean({
@@ -21,10 +21,6 @@ export const predecessorFlags = {
   }),
   'registry-url': Flags.string({description: 'Registry host[:port] (registry.url).', helpGroup: 'DELETION'}),
   repository: Flags.string({description: 'Repository prefix, e.g. dominodatalab (registry.repository).'}),
-  'run-registry-gc': Flags.boolean({
-    description: 'Predecessor flag: refused, drc does not run registry garbage collection as part of a deletion.',
-    hidden: true,
-  }),
   's3-bucket': Flags.string({description: 'S3 bucket for --backup (s3.bucket).', helpGroup: 'DELETION'}),
 }
 
@@ -33,16 +29,11 @@ export interface PredecessorFlagValues {
   'registry-statefulset'?: string
   'registry-url'?: string
   repository?: string
-  'run-registry-gc'?: boolean
   's3-bucket'?: string
 }
 
 /** The configuration paths the predecessor's flags set. */
 export function predecessorConfig(flags: PredecessorFlagValues): Record<string, unknown> {
-  if (flags['run-registry-gc'])
-    throw new UsageError('--run-registry-gc is not supported: drc does not run garbage collection during a deletion', [
-      'run the deletion without it, then garbage-collect the registry in a maintenance window',
-    ])
   return {
     'kubernetes.registry_statefulset': flags['registry-statefulset'],
     'registry.repository': flags.repository,
