@@ -62,6 +62,28 @@ describe('usage protection rules (FerretDB)', function () {
     return {full: graph.evaluate('environment', tag, rules), live: await isInUse(db, `environment:${tag}`, rules)}
   }
 
+  describe('"active revision" of an environment that has none', () => {
+    it('a project default naming an environment without activeRevisionId protects every revision of it', async () => {
+      const e = env()
+      const second = {...env().rev, environmentId: e.envId}
+      second.metadata = {dockerImageName: {repository: 'r', tag: `${e.envId.toHexString()}-2`}, isBuilt: true}
+      const other = env()
+      delete e.doc.activeRevisionId
+      await seedShaped(db, {
+        environment_revisions: [e.rev, second, other.rev],
+        environments_v2: [e.doc, other.doc],
+        projects: [{_id: new ObjectId(), name: 'p', overrideV2EnvironmentId: e.envId}],
+      })
+      for (const tag of [e.tag, `${e.envId.toHexString()}-2`]) {
+        const v = await verdicts(tag)
+        expect([v.full.inUse, v.live.inUse], tag).to.deep.equal([true, true])
+      }
+
+      const o = await verdicts(other.tag)
+      expect([o.full.inUse, o.live.inUse]).to.deep.equal([false, false])
+    })
+  })
+
   describe('an existing workspace protects what its configuration names, whatever its age', () => {
     it('a stopped workspace 60 days old protects its environment under unusedSinceDays 30; a Deleted one does not', async () => {
       const kept = env()
