@@ -10,7 +10,7 @@ import YAML from 'yaml'
 import type {KubeEndpoint} from '../support/kube-rest.js'
 
 import {ensureHelm} from '../support/install.js'
-import {kube} from '../support/kube-rest.js'
+import {kubeCall} from '../support/kube-rest.js'
 
 export const CHART = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../deploy/helm/drc')
 export const STRATEGIES = ['archived', 'unused', 'deactivated', 'references'] as const
@@ -72,7 +72,12 @@ export function objectPath(o: K8sObject): string {
 /** Server-side apply (PATCH application/apply-patch+yaml; JSON is YAML); `dryRun` adds dryRun=All. */
 export async function serverSideApply(endpoint: KubeEndpoint, o: K8sObject, dryRun = false): Promise<K8sObject> {
   const query = `?fieldManager=drc-helm-test&force=true${dryRun ? '&dryRun=All' : ''}`
-  const reply = await kube(endpoint, 'PATCH', objectPath(o) + query, o, {contentType: 'application/apply-patch+yaml'})
+  const reply = await kubeCall(endpoint, {
+    body: o,
+    contentType: 'application/apply-patch+yaml',
+    method: 'PATCH',
+    path: objectPath(o) + query,
+  })
   return reply.body
 }
 

@@ -12,7 +12,7 @@ import {DrcError} from '../../packages/core/src/lib/errors.js'
 import {ExitCode} from '../../packages/core/src/lib/exit-codes.js'
 import {BIN, isolatedOclifEnv, REPO_ROOT} from '../support/cli.js'
 import {type ClusterRegistry, resourcePath, startClusterRegistry} from '../support/kube-cluster.js'
-import {kube} from '../support/kube-rest.js'
+import {kube, kubeCall} from '../support/kube-rest.js'
 import {deleteManifest, pushImage} from '../support/registry-push.js'
 import {lockView} from './lock-helpers.js'
 
@@ -207,7 +207,7 @@ describe('registry lock after a crash: SIGKILL mid-delete, drc health, drc regis
   it('no lease, unlocked by hand: health exits 3 (nothing explains it); lock sets "false"; lock again changes nothing', async () => {
     // An empty lease (no holder, no note), as an operator's clean-up might leave it.
     const leases = resourcePath('leases', pair.namespace)
-    await kube(pair.cluster.endpoint, 'DELETE', `${leases}/${DEFAULT_LEASE_NAME}`, undefined, {allow: [404]})
+    await kubeCall(pair.cluster.endpoint, {allow: [404], method: 'DELETE', path: `${leases}/${DEFAULT_LEASE_NAME}`})
     await kube(pair.cluster.endpoint, 'POST', leases, {metadata: {name: DEFAULT_LEASE_NAME}, spec: {}})
     await setEnvDirectly('true')
     const health = await drc(['health', '--check', 'registry_lock'], env)

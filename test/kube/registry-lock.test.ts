@@ -10,7 +10,7 @@ import {
 import {ExitCode} from '../../packages/core/src/lib/exit-codes.js'
 import {type ClusterRegistry, resourcePath, startClusterRegistry} from '../support/kube-cluster.js'
 import {type Interposer, startInterposer} from '../support/kube-interpose.js'
-import {kube} from '../support/kube-rest.js'
+import {kube, kubeCall} from '../support/kube-rest.js'
 import {expectRefusal, fast, lockConfig, lockView} from './lock-helpers.js'
 
 describe('kube/registry-lock: deletion unlock/relock against the real Kubernetes API and a real registry', () => {
@@ -175,7 +175,7 @@ describe('kube/registry-lock: deletion unlock/relock against the real Kubernetes
       const stale = new k8s.V1MicroTime(Date.now() - 10 * 60_000).toISOString()
       const leasePath = resourcePath('leases', pair.namespace, DEFAULT_LEASE_NAME)
       const {endpoint} = pair.cluster
-      await kube(endpoint, 'DELETE', leasePath, undefined, {allow: [404]})
+      await kubeCall(endpoint, {allow: [404], method: 'DELETE', path: leasePath})
       // A lease left behind by a run that died ten minutes ago without releasing it.
       await kube(endpoint, 'POST', resourcePath('leases', pair.namespace), {
         metadata: {name: DEFAULT_LEASE_NAME},

@@ -15,43 +15,41 @@ import {
   writeLegacyFiles,
 } from '../../packages/core/src/reports/legacy.js'
 
-const layer = (digest: string, size: number, refCount: number, tags: string[], environments: string[]): LayerEntry => ({
-  digest,
-  environments,
-  ref_count: refCount,
-  size,
-  tags,
-})
-
 /**
  * Three images: environment e1-1, environment e2-1 (also tagged e2-2), model m1-1, and e3-1 made only of shared
  * layers. `base` is used by all four images, `pair` by e1-1 and e2-1; the others by one image each.
  */
 const LAYERS: LayerEntry[] = [
-  layer(
-    'sha256:base',
-    1000,
-    4,
-    [
+  {
+    digest: 'sha256:base',
+    environments: ['e1', 'e2', 'e3', 'm1'],
+    ref_count: 4,
+    size: 1000,
+    tags: [
       'acme/environment:e1-1',
       'acme/environment:e2-1',
       'acme/environment:e2-2',
       'acme/environment:e3-1',
       'acme/model:m1-1',
     ],
-    ['e1', 'e2', 'e3', 'm1'],
-  ),
-  layer('sha256:m1', 500, 1, ['acme/model:m1-1'], ['m1']),
-  layer('sha256:e1', 300, 1, ['acme/environment:e1-1'], ['e1']),
-  layer('sha256:e2', 200, 1, ['acme/environment:e2-1', 'acme/environment:e2-2'], ['e2']),
-  layer(
-    'sha256:pair',
-    100,
-    2,
-    ['acme/environment:e1-1', 'acme/environment:e2-1', 'acme/environment:e2-2', 'acme/environment:e3-1'],
-    ['e1', 'e2', 'e3'],
-  ),
-  layer('sha256:e1b', 7, 1, ['acme/environment:e1-1'], ['e1']),
+  },
+  {digest: 'sha256:m1', environments: ['m1'], ref_count: 1, size: 500, tags: ['acme/model:m1-1']},
+  {digest: 'sha256:e1', environments: ['e1'], ref_count: 1, size: 300, tags: ['acme/environment:e1-1']},
+  {
+    digest: 'sha256:e2',
+    environments: ['e2'],
+    ref_count: 1,
+    size: 200,
+    tags: ['acme/environment:e2-1', 'acme/environment:e2-2'],
+  },
+  {
+    digest: 'sha256:pair',
+    environments: ['e1', 'e2', 'e3'],
+    ref_count: 2,
+    size: 100,
+    tags: ['acme/environment:e1-1', 'acme/environment:e2-1', 'acme/environment:e2-2', 'acme/environment:e3-1'],
+  },
+  {digest: 'sha256:e1b', environments: ['e1'], ref_count: 1, size: 7, tags: ['acme/environment:e1-1']},
 ]
 
 const SUMMARY: SummaryStats = {

@@ -14,7 +14,7 @@ import type {RoleRule} from './drc-role.js'
 
 import {type ControlPlane, startControlPlane} from './kube-control-plane.js'
 import {createPlatform, waitForRollout} from './kube-registry.js'
-import {kube, type KubeEndpoint} from './kube-rest.js'
+import {kube, kubeCall, type KubeEndpoint} from './kube-rest.js'
 import {ensureNode, type NodeSim, startNodeSim} from './node-sim.js'
 import {type RegistryHandle, type RegistryOptions, startRegistry} from './registry.js'
 
@@ -132,8 +132,10 @@ export async function startClusterRegistry(options: ClusterRegistryOptions = {})
     const handle: ClusterRegistry = {
       cluster,
       async get(resource, objectName) {
-        const reply = await kube(endpoint, 'GET', resourcePath(resource, namespace, objectName), undefined, {
+        const reply = await kubeCall(endpoint, {
           allow: [404],
+          method: 'GET',
+          path: resourcePath(resource, namespace, objectName),
         })
         return reply.status === 404 ? undefined : reply.body
       },

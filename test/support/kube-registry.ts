@@ -3,7 +3,7 @@
  * whose pod the node simulator runs as the real registry process, its Service, and the Secrets drc reads
  * (domino-registry dockerconfigjson, mongodb-replicaset-admin, keycloak-http).
  */
-import {kube, type KubeEndpoint} from './kube-rest.js'
+import {kube, kubeCall, type KubeEndpoint} from './kube-rest.js'
 import {REGISTRY_LABEL} from './node-sim.js'
 
 export interface PlatformOptions {
@@ -23,7 +23,7 @@ const b64 = (s: string) => Buffer.from(s).toString('base64')
 
 /** Creates the object, or leaves an existing one alone (a resumed sandbox keeps what drc wrote). */
 async function create(endpoint: KubeEndpoint, path: string, body: unknown): Promise<void> {
-  await kube(endpoint, 'POST', path, body, {allow: [409]})
+  await kubeCall(endpoint, {allow: [409], body, method: 'POST', path})
 }
 
 export function registryWorkload(options: Pick<PlatformOptions, 'kind' | 'name'>): Record<string, unknown> {

@@ -29,12 +29,18 @@ function agentFor(ca: string): https.Agent {
   return agent
 }
 
+/** One request: `allow` lists non-2xx statuses {@link kubeCall} accepts; `body` is sent as JSON (or `contentType`). */
+export interface KubeCall {
+  allow?: number[]
+  body?: unknown
+  contentType?: string
+  method: string
+  path: string
+}
+
 export async function kubeRequest(
   endpoint: KubeEndpoint,
-  method: string,
-  path: string,
-  body?: unknown,
-  contentType = 'application/json',
+  {body, contentType = 'application/json', method, path}: KubeCall,
 ): Promise<KubeReply> {
   const payload = body === undefined ? undefined : JSON.stringify(body)
   return new Promise((resolve, reject) => {
@@ -71,23 +77,21 @@ export async function kubeRequest(
   })
 }
 
-export const kubeGet = (endpoint: KubeEndpoint, path: string) => kubeRequest(endpoint, 'GET', path)
+export const kubeGet = (endpoint: KubeEndpoint, path: string) => kubeRequest(endpoint, {method: 'GET', path})
 
 /** Like kubeRequest, but a status outside 2xx (and not in `allow`) is an error naming the request. */
-export async function kube(
-  endpoint: KubeEndpoint,
-  method: string,
-  path: string,
-  body?: unknown,
-  options: {allow?: number[]; contentType?: string} = {},
-): Promise<KubeReply> {
-  const reply = await kubeRequest(endpoint, method, path, body, options.contentType)
-  if ((reply.status < 200 || reply.status > 299) && !options.allow?.includes(reply.status)) {
-    throw new Error(`${method} ${path}: ${reply.status} ${reply.body?.message ?? JSON.stringify(reply.body)}`)
+export async function kubeCall(endpoint: KubeEndpoint, call: KubeCall): Promise<KubeReply> {
+  const reply = await kubeRequest(endpoint, call)
+  if ((reply.status < 200 || reply.status > 299) && !call.allow?.includes(reply.status)) {
+    throw new Error(`${call.method} ${call.path}: ${reply.status} ${reply.body?.message ?? JSON.stringify(reply.body)}`)
   }
 
   return reply
 }
+
+/** {@link kubeCall} for the common case: any status outside 2xx is an error. */
+export const kube = (endpoint: KubeEndpoint, method: string, path: string, body?: unknown): Promise<KubeReply> =>
+  kubeCall(endpoint, {body, method, path})
 
 /**
  * Streams watch events of `path` (a list path) to `onEvent` until aborted; reconnects when the server closes the

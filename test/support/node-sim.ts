@@ -8,7 +8,7 @@
  */
 import type {RegistryHandle} from './registry.js'
 
-import {kube, type KubeEndpoint, kubeWatch} from './kube-rest.js'
+import {kube, kubeCall, type KubeEndpoint, kubeWatch} from './kube-rest.js'
 
 /** Pod label naming the registry (a key of `registries`) whose process the pod runs. */
 export const REGISTRY_LABEL = 'drc.test/registry'
@@ -58,7 +58,7 @@ export async function ensureNode(endpoint: KubeEndpoint): Promise<void> {
     kind: 'Node',
     metadata: {labels: {'kubernetes.io/hostname': NODE_NAME}, name: NODE_NAME},
   }
-  await kube(endpoint, 'POST', '/api/v1/nodes', node, {allow: [409]})
+  await kubeCall(endpoint, {allow: [409], body: node, method: 'POST', path: '/api/v1/nodes'})
   const ready = {
     lastHeartbeatTime: now,
     lastTransitionTime: now,
@@ -67,13 +67,12 @@ export async function ensureNode(endpoint: KubeEndpoint): Promise<void> {
     status: 'True',
     type: 'Ready',
   }
-  await kube(
-    endpoint,
-    'PATCH',
-    `/api/v1/nodes/${NODE_NAME}/status`,
-    {status: {addresses: [{address: '127.0.0.1', type: 'InternalIP'}], conditions: [ready]}},
-    {contentType: 'application/merge-patch+json'},
-  )
+  await kubeCall(endpoint, {
+    body: {status: {addresses: [{address: '127.0.0.1', type: 'InternalIP'}], conditions: [ready]}},
+    contentType: 'application/merge-patch+json',
+    method: 'PATCH',
+    path: `/api/v1/nodes/${NODE_NAME}/status`,
+  })
 }
 
 function podStatus(
@@ -145,9 +144,12 @@ export function startNodeSim(options: NodeSimOptions): NodeSim {
     ready: boolean,
     message?: string,
   ): Promise<void> {
-    await kube(endpoint, 'PATCH', `${podsPath}/${pod.metadata.name}/status`, podStatus(pod, phase, ready, message), {
+    await kubeCall(endpoint, {
       allow: [404, 409],
+      body: podStatus(pod, phase, ready, message),
       contentType: 'application/merge-patch+json',
+      method: 'PATCH',
+      path: `${podsPath}/${pod.metadata.name}/status`,
     })
     reported.set(pod.metadata.uid, phase)
   }
@@ -160,13 +162,12 @@ export function startNodeSim(options: NodeSimOptions): NodeSim {
       owner.delete(regKey)
     }
 
-    await kube(
-      endpoint,
-      'DELETE',
-      `${podsPath}/${name}`,
-      {gracePeriodSeconds: 0, preconditions: {uid}},
-      {allow: [404, 409]},
-    )
+    await kubeCall(endpoint, {
+      allow: [404, 409],
+      body: {gracePeriodSeconds: 0, preconditions: {uid}},
+      method: 'DELETE',
+      path: `${podsPath}/${name}`,
+    })
     reported.delete(uid)
   }
 
@@ -186,7 +187,7 @@ export function startNodeSim(options: NodeSimOptions): NodeSim {
         metadata: {name},
         target: {apiVersion: 'v1', kind: 'Node', name: NODE_NAME},
       }
-      await kube(endpoint, 'POST', `${podsPath}/${name}/binding`, binding, {allow: [409]})
+      await kubeCall(endpoint, {allow: [409], body: binding, method: 'POST', path: `${podsPath}/${name}/binding`})
       return
     }
 

@@ -65,8 +65,12 @@ describe('usage protection rules (FerretDB)', function () {
   describe('"active revision" of an environment that has none', () => {
     it('a project default naming an environment without activeRevisionId protects every revision of it', async () => {
       const e = env()
-      const second = {...env().rev, environmentId: e.envId}
-      second.metadata = {dockerImageName: {repository: 'r', tag: `${e.envId.toHexString()}-2`}, isBuilt: true}
+      const secondTag = `${e.envId.toHexString()}-2`
+      const second = {
+        _id: new ObjectId(),
+        environmentId: e.envId,
+        metadata: {dockerImageName: {repository: 'r', tag: secondTag}, isBuilt: true},
+      }
       const other = env()
       delete e.doc.activeRevisionId
       await seedShaped(db, {
@@ -74,10 +78,8 @@ describe('usage protection rules (FerretDB)', function () {
         environments_v2: [e.doc, other.doc],
         projects: [{_id: new ObjectId(), name: 'p', overrideV2EnvironmentId: e.envId}],
       })
-      for (const tag of [e.tag, `${e.envId.toHexString()}-2`]) {
-        const v = await verdicts(tag)
-        expect([v.full.inUse, v.live.inUse], tag).to.deep.equal([true, true])
-      }
+      const both = await Promise.all([verdicts(e.tag), verdicts(secondTag)])
+      for (const v of both) expect([v.full.inUse, v.live.inUse]).to.deep.equal([true, true])
 
       const o = await verdicts(other.tag)
       expect([o.full.inUse, o.live.inUse]).to.deep.equal([false, false])

@@ -32,8 +32,6 @@ export type {
   SkippedItem,
 } from './lifecycle/index.js'
 export {MongoChangeCommand} from './lifecycle/mongo-change-command.js'
-export {predecessorConfig, predecessorFlags} from './lifecycle/predecessor-flags.js'
-export type {PredecessorFlagValues} from './lifecycle/predecessor-flags.js'
 export type {
   MongoChange,
   MongoChangeContext,
@@ -42,6 +40,8 @@ export type {
   PlannedRemoval,
 } from './lifecycle/mongo-change-command.js'
 export {undoFlags} from './lifecycle/mongo-change-updates.js'
+export {predecessorConfig, predecessorFlags} from './lifecycle/predecessor-flags.js'
+export type {PredecessorFlagValues} from './lifecycle/predecessor-flags.js'
 export type {KeptRecord, MongoCleanupResult, SavedDocument} from './mongo/types.js'
 export type {
   MongoUpdateResult,

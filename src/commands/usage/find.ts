@@ -53,18 +53,8 @@ Alias (the predecessor's name): drc find_environment_usage`
     )
     this.log(`Revisions (${r.revisions.length}):`)
     for (const rev of r.revisions) {
-      const u = rev.usage
-      const state = u ? (u.inUse ? 'IN USE' : 'unused') : rev.tag ? 'unused' : 'no image'
-      this.log(
-        `  ${rev.revisionId}  ${rev.tag ?? '-'}  ${rev.isBuilt ? '' : '(failed build) '}${state}${u ? `: ${u.reasons.join('; ') || u.summary}` : ''}`,
-      )
-      for (const s of u?.sources.slice(0, 50) ?? []) {
-        const type = s.usageType ? ` (${s.usageType})` : ''
-        const count = s.count ? ` ×${s.count}` : ''
-        this.log(
-          `      ${s.kind}${type} ${s.id}${s.name ? ` "${s.name}"` : ''}${count}  last used: ${s.lastUsed ?? 'n/a'}`,
-        )
-      }
+      this.log(revisionLine(rev))
+      for (const s of rev.usage?.sources.slice(0, 50) ?? []) this.log(sourceLine(s))
     }
 
     if (r.clones.length > 0) {
@@ -73,4 +63,21 @@ Alias (the predecessor's name): drc find_environment_usage`
         this.log(`  ${c.revisionId} (environment ${c.environmentId ?? '-'}) cloned from ${c.clonedFrom}`)
     }
   }
+}
+
+type RevisionUsage = EnvironmentUsage['revisions'][number]
+
+/** One revision: tag, build state and whether (and why) it is in use. */
+function revisionLine(rev: RevisionUsage): string {
+  const u = rev.usage
+  const state = u ? (u.inUse ? 'IN USE' : 'unused') : rev.tag ? 'unused' : 'no image'
+  const why = u ? `: ${u.reasons.join('; ') || u.summary}` : ''
+  return `  ${rev.revisionId}  ${rev.tag ?? '-'}  ${rev.isBuilt ? '' : '(failed build) '}${state}${why}`
+}
+
+/** One thing that uses a revision. */
+function sourceLine(s: NonNullable<RevisionUsage['usage']>['sources'][number]): string {
+  const type = s.usageType ? ` (${s.usageType})` : ''
+  const count = s.count ? ` ×${s.count}` : ''
+  return `      ${s.kind}${type} ${s.id}${s.name ? ` "${s.name}"` : ''}${count}  last used: ${s.lastUsed ?? 'n/a'}`
 }

@@ -133,63 +133,12 @@ export class BlobGraph {
       keptBecauseReferenced: [],
       missing: [],
     }
-    const selectedTags = new Map<string, Set<string>>()
-    const roots = new Set<string>()
-    for (const s of selection) {
-      if ('tag' in s) {
-        const k = this.tagIndex.get(`${s.repository}:${s.tag}`)
-        if (!k) {
-          result.missing.push(s)
-          continue
-        }
-
-        const set = selectedTags.get(k) ?? new Set()
-        set.add(s.tag)
-        selectedTags.set(k, set)
-      } else {
-        const k = key(s.repository, s.digest)
-        if (this.revisions.has(k)) roots.add(k)
-        else result.missing.push(s)
-      }
-    }
-
-    for (const [k, tags] of selectedTags) {
+    const roots = this.selectRoots(selection, result)
+    const queue = this.cascadeDeletes(roots)
+    const deleted = new Set(queue)
+    for (const k of queue) {
       const rev = this.revisions.get(k)!
-      if (tags.size === rev.tags.length) {
-        roots.add(k)
-        continue
-      }
-
-      const otherTags = rev.tags.filter((t) => !tags.has(t))
-      for (const tag of tags)
-        result.keptBecauseOfOtherTags.push({digest: rev.digest, otherTags, repository: rev.repository, tag})
-    }
-
-    // Delete roots, then children whose every parent (and tag) is gone; breadth-first keeps index before child.
-    // A selected revision still listed by a kept index stays (pitfall P2); it goes only if that index goes too.
-    const remaining = new Map<string, number>()
-    const deleted = new Set<string>()
-    const queue: string[] = []
-    for (const k of roots) {
-      const left = this.parents.get(k)! - (this.revisions.get(k)!.tags.length > 0 ? 1 : 0)
-      remaining.set(k, left)
-      if (left === 0) {
-        deleted.add(k)
-        queue.push(k)
-      }
-    }
-
-    for (let i = 0; i < queue.length; i++) {
-      const rev = this.revisions.get(queue[i])!
       result.deletes.push({digest: rev.digest, repository: rev.repository})
-      for (const child of rev.children) {
-        const left = (remaining.get(child) ?? this.parents.get(child)!) - 1
-        remaining.set(child, left)
-        if (left === 0 && !deleted.has(child)) {
-          deleted.add(child)
-          queue.push(child)
-        }
-      }
     }
 
     for (const k of roots) {
@@ -198,18 +147,7 @@ export class BlobGraph {
       result.keptBecauseReferenced.push({digest: rev.digest, repository: rev.repository})
     }
 
-    const hits = new Map<string, number>()
-    for (const k of queue) {
-      for (const b of this.blobsOf(this.revisions.get(k)!)) hits.set(b, (hits.get(b) ?? 0) + 1)
-    }
-
-    for (const [b, n] of hits) {
-      if (n === this.refCount.get(b)) {
-        result.blobs++
-        result.bytes += this.sizes.get(b) ?? 0
-      }
-    }
-
+    this.countFreedBlobs(queue, result)
     return result
   }
 
@@ -364,5 +302,87 @@ export class BlobGraph {
     }
 
     this.built = true
+  }
+
+  /**
+   * Deletes roots, then children whose every parent (and tag) is gone; breadth-first keeps index before child.
+   * A selected revision still listed by a kept index stays (pitfall P2); it goes only if that index goes too.
+   * Returns the deleted revision keys in delete order.
+   */
+  private cascadeDeletes(roots: ReadonlySet<string>): string[] {
+    const remaining = new Map<string, number>()
+    const deleted = new Set<string>()
+    const queue: string[] = []
+    for (const k of roots) {
+      const left = this.parents.get(k)! - (this.revisions.get(k)!.tags.length > 0 ? 1 : 0)
+      remaining.set(k, left)
+      if (left === 0) {
+        deleted.add(k)
+        queue.push(k)
+      }
+    }
+
+    for (let i = 0; i < queue.length; i++) {
+      for (const child of this.revisions.get(queue[i])!.children) {
+        const left = (remaining.get(child) ?? this.parents.get(child)!) - 1
+        remaining.set(child, left)
+        if (left === 0 && !deleted.has(child)) {
+          deleted.add(child)
+          queue.push(child)
+        }
+      }
+    }
+
+    return queue
+  }
+
+  /** Adds to `result` every blob whose last referencing revision is in `deleted`. */
+  private countFreedBlobs(deleted: readonly string[], result: FreedResult): void {
+    const hits = new Map<string, number>()
+    for (const k of deleted) {
+      for (const b of this.blobsOf(this.revisions.get(k)!)) hits.set(b, (hits.get(b) ?? 0) + 1)
+    }
+
+    for (const [b, n] of hits) {
+      if (n === this.refCount.get(b)) {
+        result.blobs++
+        result.bytes += this.sizes.get(b) ?? 0
+      }
+    }
+  }
+
+  /**
+   * Resolves selectors to revisions to delete. A tag selects its revision only when every tag of it is selected
+   * (pitfall P1); otherwise it is reported in `keptBecauseOfOtherTags`. Unknown selectors go to `missing`.
+   */
+  private selectRoots(selection: readonly ImageSelector[], result: FreedResult): Set<string> {
+    const selectedTags = new Map<string, Set<string>>()
+    const roots = new Set<string>()
+    for (const s of selection) {
+      const k = 'tag' in s ? this.tagIndex.get(`${s.repository}:${s.tag}`) : key(s.repository, s.digest)
+      if (!k || !this.revisions.has(k)) {
+        result.missing.push(s)
+      } else if ('tag' in s) {
+        const set = selectedTags.get(k) ?? new Set()
+        set.add(s.tag)
+        selectedTags.set(k, set)
+      } else {
+        roots.add(k)
+      }
+    }
+
+    for (const [k, tags] of selectedTags) {
+      const rev = this.revisions.get(k)!
+      if (tags.size === rev.tags.length) {
+        roots.add(k)
+        continue
+      }
+
+      const otherTags = rev.tags.filter((t) => !tags.has(t))
+      for (const tag of tags)
+        result.keptBecauseOfOtherTags.push({digest: rev.digest, otherTags, repository: rev.repository, tag})
+    }
+
+    return roots
   }
 }

@@ -100,11 +100,11 @@ export async function scanRegistry(client: RegistryClient, opts: ScanOptions): P
   let headHits = 0
   let headMisses = 0
 
+  /** Adds a manifest (`ref` names it in errors) to the graph, and reads an index's children. */
   const remember = async (
     repository: string,
     digest: string,
-    mediaType: string,
-    body: Buffer,
+    {body, mediaType}: {body: Buffer; mediaType: string},
     ref: string,
   ): Promise<ManifestNode> => {
     const node = toNode(digest, body.length, parseManifest(body, mediaType, ref))
@@ -122,10 +122,10 @@ export async function scanRegistry(client: RegistryClient, opts: ScanOptions): P
     if (!p) {
       p = (async () => {
         const hit = await cache?.get(digest)
-        if (hit) return remember(repository, digest, hit.mediaType, hit.body, `${repository}@${digest}`)
+        if (hit) return remember(repository, digest, hit, `${repository}@${digest}`)
         const got = await client.getManifest(repository, digest)
         await cache?.put(digest, {body: got.body, mediaType: got.mediaType})
-        return remember(repository, digest, got.mediaType, got.body, `${repository}@${digest}`)
+        return remember(repository, digest, got, `${repository}@${digest}`)
       })()
       seen.set(digest, p)
     }
@@ -151,7 +151,7 @@ export async function scanRegistry(client: RegistryClient, opts: ScanOptions): P
             got.digest,
             (async () => {
               await cache?.put(got.digest, {body: got.body, mediaType: got.mediaType})
-              return remember(repository, got.digest, got.mediaType, got.body, `${repository}:${tag}`)
+              return remember(repository, got.digest, got, `${repository}:${tag}`)
             })(),
           )
         }

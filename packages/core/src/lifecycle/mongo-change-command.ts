@@ -61,6 +61,13 @@ export interface MongoChangeResult extends MongoChangeReport {
   report_path: null | string
 }
 
+interface ChangeFlags {
+  apply?: boolean
+  'dry-run'?: boolean
+  force?: boolean
+  undo?: string
+}
+
 const slugOf = (id: string): string => id.replaceAll(/[^a-z0-9]+/gi, '-').toLowerCase()
 
 /**
@@ -96,19 +103,12 @@ export abstract class MongoChangeCommand<T extends typeof Command> extends BaseC
   }
 
   async run(): Promise<MongoChangeResult> {
-    const raw = this.flags as unknown as {apply?: boolean; 'dry-run'?: boolean; force?: boolean; undo?: string}
+    const raw = this.flags as unknown as ChangeFlags
     const apply = Boolean(raw.apply)
     if (apply && raw['dry-run']) throw new UsageError('--apply and --dry-run contradict each other: pick one')
     if (raw.force && !apply) throw new UsageError('--force only makes sense with --apply')
     const config = await this.loadDrcConfig()
-    const {askYesNo, assertCanConfirm} = await import('./confirm.js')
-    const askFirst = apply && !raw.force && config.security.require_confirmation
-    if (apply)
-      assertCanConfirm({
-        force: Boolean(raw.force),
-        requireConfirmation: config.security.require_confirmation,
-        stdinIsTTY: Boolean(process.stdin.isTTY),
-      })
+    const askYesNo = await this.confirmation(raw, config)
     const [{connectMongo}, {lazySecretReader}] = await Promise.all([
       import('../services/mongo.js'),
       import('../kube/client.js'),
@@ -124,7 +124,7 @@ export abstract class MongoChangeCommand<T extends typeof Command> extends BaseC
     const {client, db} = await connectMongo(config, {readSecret: lazySecretReader(config)})
     const report = this.emptyReport(apply, db.databaseName)
     try {
-      const ask = askFirst ? askYesNo : null
+      const ask = askYesNo
       await (raw.undo ? this.undoChange(db, report, raw.undo, ask) : this.planAndApply(ctx(db), report, ask))
       report.status = apply ? 'completed' : 'planned'
     } catch (error) {
@@ -217,6 +217,18 @@ export abstract class MongoChangeCommand<T extends typeof Command> extends BaseC
     }
 
     if (abort.signal.aborted) throw new DrcError('cancelled by a signal', {exitCode: ExitCode.CANCELLED})
+  }
+
+  /** The question to ask before changing anything, or null (dry run, --force, confirmation off); refuses without a TTY. */
+  private async confirmation(raw: ChangeFlags, config: DrcConfig): Promise<((q: string) => Promise<boolean>) | null> {
+    if (!raw.apply) return null
+    const {askYesNo, assertCanConfirm} = await import('./confirm.js')
+    assertCanConfirm({
+      force: Boolean(raw.force),
+      requireConfirmation: config.security.require_confirmation,
+      stdinIsTTY: Boolean(process.stdin.isTTY),
+    })
+    return !raw.force && config.security.require_confirmation ? askYesNo : null
   }
 
   private emptyReport(apply: boolean, database: string): MongoChangeReport {

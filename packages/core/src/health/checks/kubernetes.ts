@@ -4,6 +4,7 @@ import {describeKubeError, kubeStatusCode, KubeUnavailableError} from '../../kub
 import {describePermission, missingPermissions, REGISTRY_LOCK_PERMISSIONS} from '../../kube/permissions.js'
 import {detectRegistryLocation} from '../../kube/registry-location.js'
 import {DEFAULT_LEASE_NAME} from '../../kube/registry-lock.js'
+import {skippedOutOfCluster} from './out-of-cluster.js'
 
 /** Annotation written by the dry-run PATCH; with dryRun=All the API server validates and authorises, but stores nothing. */
 export const RBAC_PROBE_ANNOTATION = 'drc.dominodatalab.com/rbac-check'
@@ -62,13 +63,7 @@ export const registryRbacCheck: HealthCheck = {
   required: true,
   async run(ctx) {
     const location = await detectRegistryLocation(ctx.config, ctx.kube)
-    if (!location.inCluster)
-      return {
-        details: {reason: location.reason},
-        message: `Registry is not running in cluster (${location.reason}); RBAC check skipped`,
-        required: false,
-        status: 'skipped',
-      }
+    if (!location.inCluster) return skippedOutOfCluster(location.reason, 'RBAC check skipped')
 
     const namespace = ctx.config.kubernetes.domino_platform_namespace
     const name = ctx.config.kubernetes.registry_statefulset

@@ -17,17 +17,18 @@ export interface ConfigurationSources {
   prefs: Document[]
 }
 
-/**
- * Every document of `name` whose `field` names an environment (of the scope, when scoped). `alsoScoped`: more
- * ways a scoped build finds a document that can name a revision of the scope (a pin, a revision id).
- */
-async function configDocs(
-  ctx: EnvContext,
-  name: CollectionName,
-  field: string,
-  projection: Document,
-  alsoScoped: Document[] = [],
-) {
+/** Where a setting that names an environment lives. */
+interface ConfigQuery {
+  /** More ways a scoped build finds a document that can name a revision of the scope (a pin, a revision id). */
+  alsoScoped?: Document[]
+  /** The field that names the environment. */
+  field: string
+  name: CollectionName
+  projection: Document
+}
+
+/** Every document of `name` whose `field` names an environment (of the scope, when scoped). */
+async function configDocs(ctx: EnvContext, {alsoScoped = [], field, name, projection}: ConfigQuery) {
   const docs: Document[] = []
   if (!ctx.touched) return docs
   const filter = ctx.scoped
@@ -38,26 +39,32 @@ async function configDocs(
 }
 
 export async function readConfiguration(ctx: EnvContext): Promise<ConfigurationSources> {
-  const jobs = await configDocs(
-    ctx,
-    'scheduler_jobs',
-    'jobDataPlain.overrideEnvironmentId',
-    {jobDataPlain: 1, jobName: 1, projectId: 1},
-    [
+  const jobs = await configDocs(ctx, {
+    alsoScoped: [
       specFilter('jobDataPlain.overrideEnvironmentRevisionSpec', ctx.revIds),
       specFilter('jobDataPlain.environmentRevisionSpec', ctx.revIds),
     ],
-  )
-  const orgs = await configDocs(ctx, 'organizations', 'defaultV2EnvironmentId', {defaultV2EnvironmentId: 1, name: 1})
-  const apps = await configDocs(
-    ctx,
-    'app_versions',
-    'environmentId',
-    {appId: 1, environmentId: 1, environmentRevisionId: 1, versionNumber: 1},
-    [ctx.idFilter('environmentRevisionId', ctx.revIds)],
-  )
+    field: 'jobDataPlain.overrideEnvironmentId',
+    name: 'scheduler_jobs',
+    projection: {jobDataPlain: 1, jobName: 1, projectId: 1},
+  })
+  const orgs = await configDocs(ctx, {
+    field: 'defaultV2EnvironmentId',
+    name: 'organizations',
+    projection: {defaultV2EnvironmentId: 1, name: 1},
+  })
+  const apps = await configDocs(ctx, {
+    alsoScoped: [ctx.idFilter('environmentRevisionId', ctx.revIds)],
+    field: 'environmentId',
+    name: 'app_versions',
+    projection: {appId: 1, environmentId: 1, environmentRevisionId: 1, versionNumber: 1},
+  })
   const archivedProducts = await readArchivedProducts(ctx, apps)
-  const prefs = await configDocs(ctx, 'userPreferences', 'defaultEnvironmentId', {defaultEnvironmentId: 1, userId: 1})
+  const prefs = await configDocs(ctx, {
+    field: 'defaultEnvironmentId',
+    name: 'userPreferences',
+    projection: {defaultEnvironmentId: 1, userId: 1},
+  })
   return {apps, archivedProducts, jobs, orgs, prefs}
 }
 

@@ -1,10 +1,10 @@
 import {type Candidate, DeletionCommand, type MongoRecord, openRegistryClient, type PlanContext} from '@drc/core'
+import {predecessorConfig, predecessorFlags} from '@drc/core'
 import {Flags} from '@oclif/core'
 
 import {archivedEnvironments, archivedModels, type ArchivedObject} from '../../archived.js'
 import {type ArchivedInput, inputKinds, namedByInput, readArchivedInput} from '../../input.js'
 import {expandModelPrefixes, isModelTagPrefix} from '../../model-tags.js'
-import {predecessorConfig, predecessorFlags} from '@drc/core'
 
 /**
  * What --mongo-cleanup may remove once the image is gone: the revision (version) and the archived environment

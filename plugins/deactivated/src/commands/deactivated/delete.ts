@@ -1,6 +1,6 @@
 import {type Candidate, connectKeycloak, DeletionCommand, DrcError, lazySecretReader, type PlanContext} from '@drc/core'
-
 import {predecessorConfig, predecessorFlags} from '@drc/core'
+
 import {planPrivateEnvironments} from '../../private-environments.js'
 import {listDeactivatedUsers} from '../../users.js'
 

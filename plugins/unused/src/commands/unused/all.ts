@@ -1,7 +1,7 @@
 import {type Candidate, DeletionCommand, type DeletionFlags, type PlanContext} from '@drc/core'
+import {predecessorConfig, predecessorFlags} from '@drc/core'
 
 import {loadPlanDeactivated, mergeCandidates} from '../../deactivated-plugin.js'
-import {predecessorConfig, predecessorFlags} from '@drc/core'
 import {findUnusedEnvironments} from '../../unused.js'
 import {environmentCandidates} from './delete.js'
 

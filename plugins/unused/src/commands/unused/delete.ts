@@ -1,6 +1,6 @@
 import {type Candidate, DeletionCommand, type DeletionFlags, type PlanContext} from '@drc/core'
-
 import {predecessorConfig, predecessorFlags} from '@drc/core'
+
 import {findUnusedEnvironments, type UnusedEnvironment} from '../../unused.js'
 
 /** Every revision image of an unused environment; --mongo-cleanup may then remove the revision and environment. */

@@ -7,11 +7,11 @@ import {
   readIdFile,
   UsageError,
 } from '@drc/core'
+import {predecessorConfig, predecessorFlags} from '@drc/core'
 import {Flags} from '@oclif/core'
 
 import {readEnvironmentImages} from '../../environments.js'
 import {oldRevisionCandidates, revisionHistory} from '../../old-revisions.js'
-import {predecessorConfig, predecessorFlags} from '@drc/core'
 
 export default class UnusedOldRevisions extends DeletionCommand<typeof UnusedOldRevisions> {
   static description = `Delete the images of environment revisions older than the newest N built revisions of their environment.
