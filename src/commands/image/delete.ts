@@ -20,7 +20,7 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 preflight refused (nothing change
 Alias (the predecessor's name): drc delete_image`
   static examples = [
     '<%= config.bin %> <%= command.id %> environment:64f0c0ffee0000000000beef-3',
-    '<%= config.bin %> <%= command.id %> registry.example.com:5000/domino/model:64f0c0ffee0000000000beef-v2 --apply',
+    '<%= config.bin %> <%= command.id %> registry:5000/domino/model:64f0c0ffee0000000000beef-v2 --apply',
     '<%= config.bin %> <%= command.id %> --input ids.txt --apply --backup',
     '<%= config.bin %> <%= command.id %> --unused --unused-since-days 90',
   ]
@@ -36,7 +36,7 @@ Alias (the predecessor's name): drc delete_image`
   }
   static hiddenAliases = ['delete_image']
   static strict = false
-  static summary = 'Delete images by name, by ObjectId file, or the unused images of the latest analysis.'
+  static summary = 'Delete named images, the images of an ObjectId file, or the unused ones.'
   /** `repository:tag` of every image named on the command line (a kept one makes the run partial). */
   private named = new Set<string>()
 

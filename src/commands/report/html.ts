@@ -31,7 +31,7 @@ Fresh image analysis and usage reports are reused unless --generate-reports is g
       min: 1,
     }),
   }
-  static summary = 'Self-contained HTML report: registry usage, top images and owners, strategy candidates, last audit.'
+  static summary = 'Self-contained HTML report: usage, top images, owners, candidates, last audit.'
 
   async run(): Promise<ReportHtmlResult> {
     const started = new Date()

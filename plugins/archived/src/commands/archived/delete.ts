@@ -48,7 +48,7 @@ Alias (the predecessor's name, with its flags): drc delete_archived_tags`
     model: Flags.boolean({description: 'Delete the slug images of archived models.'}),
   }
   static hiddenAliases = ['delete_archived_tags']
-  static summary = 'Delete the images of archived environments (--environment) and archived models (--model).'
+  static summary = 'Delete the images of archived environments and archived models.'
 
   protected configFlags(): Record<string, unknown> {
     return predecessorConfig(this.flags)
