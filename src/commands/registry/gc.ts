@@ -23,7 +23,7 @@ Prints the freed bytes measured on the storage. Exit 1 when GC did not complete 
     timeout: Flags.integer({default: 3600, description: 'Seconds the GC Job may run.', min: 1}),
   }
   static hiddenAliases = ['run_registry_gc']
-  static summary = "Garbage-collect the registry, read-only meanwhile, to free deleted images' blobs."
+  static summary = 'Garbage-collect the registry (read-only meanwhile) to free deleted blobs.'
 
   protected configFlags(): Record<string, unknown> {
     return {
