@@ -22,7 +22,7 @@ Alias (the predecessor's name): drc delete_all_unused_environments`
   ]
   static flags = {...predecessorFlags}
   static hiddenAliases = ['delete_all_unused_environments']
-  static summary = 'Delete unused environments and deactivated users’ unused private environments in one run.'
+  static summary = 'Unused environments and disabled users’ unused private ones, in one run.'
 
   protected configFlags(): Record<string, unknown> {
     return predecessorConfig(this.flags)

@@ -34,7 +34,7 @@ Alias (the predecessor's name): drc archive_unused_environments`
   }
   // The predecessor's name keeps working for scripts; hidden so help lists each command once.
   static hiddenAliases = ['archive_unused_environments']
-  static summary = 'Archive the non-archived environments that nothing uses (MongoDB only, undoable).'
+  static summary = 'Archive the environments that nothing uses (MongoDB only, undoable).'
 
   async planChange({config, db, log}: MongoChangeContext): Promise<MongoChange> {
     const found = await findUnusedEnvironments(db, {

@@ -37,7 +37,7 @@ Alias (the predecessor's name): drc delete_unused_environments`
   ]
   static flags = {...predecessorFlags}
   static hiddenAliases = ['delete_unused_environments']
-  static summary = 'Delete every image of unused non-archived environments (active revision included).'
+  static summary = 'Delete every image of unused non-archived environments, the active one included.'
 
   protected configFlags(): Record<string, unknown> {
     return predecessorConfig(this.flags)

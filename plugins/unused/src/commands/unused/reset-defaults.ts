@@ -41,7 +41,7 @@ Alias (the predecessor's name): drc reset_default_environments`
   }
   // The predecessor's name keeps working for scripts; hidden so help lists each command once.
   static hiddenAliases = ['reset_default_environments']
-  static summary = 'Unset the user, organization and project defaults that name archived environments (undoable).'
+  static summary = 'Unset the user, organization and project defaults naming archived environments.'
 
   async planChange({db, log}: MongoChangeContext): Promise<MongoChange> {
     const {input, organization, project, user} = this.flags
