@@ -10,7 +10,7 @@ import {readIndex, REF_NAME, verifyBackup} from '../../packages/core/src/backup/
 import {sha256Digest} from '../../packages/core/src/registry/client.js'
 import {createS3Client} from '../../packages/core/src/services/s3.js'
 import {runCli} from '../../plugins/archived/test/helpers.js'
-import {factsOf, generateDataset, seedMongo} from '../fixtures/index.js'
+import {archivedDeletionDataset, factsOf, seedMongo} from '../fixtures/index.js'
 import {layerBytes, pushImages} from '../fixtures/push-images.js'
 import {testClient} from '../registry/helpers.js'
 import {services} from '../support/harness.js'
@@ -26,17 +26,7 @@ const SINCE_DAYS = 30
  */
 describe('backup-only: drc archived delete --backup without --apply (real services)', function () {
   this.timeout(180_000)
-  const dataset = generateDataset({
-    environments: 14,
-    layerScale: 0.1,
-    models: 6,
-    now: new Date(),
-    revisionsPerEnvironment: 3,
-    runs: 30,
-    seed: 23,
-    users: 3,
-    versionsPerModel: 1,
-  })
+  const dataset = archivedDeletionDataset()
   const archivedEnvs = new Set(factsOf(dataset).archivedEnvironmentIds)
   const archivedTags = new Set(
     dataset.collections.environment_revisions

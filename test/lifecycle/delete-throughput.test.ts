@@ -8,7 +8,7 @@ import type {UsageRules} from '../../packages/core/src/usage/types.js'
 import {type DeleteDeps, deleteItems, RecheckFailedError} from '../../packages/core/src/lifecycle/execute.js'
 import {type PlanItem} from '../../packages/core/src/lifecycle/types.js'
 import {areInUse, isInUse} from '../../packages/core/src/usage/live.js'
-import {generateDataset, seedMongo} from '../fixtures/index.js'
+import {archivedDeletionDataset, seedMongo} from '../fixtures/index.js'
 import {pushImages} from '../fixtures/push-images.js'
 import {testClient} from '../registry/helpers.js'
 import {services} from '../support/harness.js'
@@ -196,17 +196,7 @@ describe('lifecycle delete throughput (issue 11 part 8)', () => {
 
     it('over every environment and model tag of a generated Domino dataset', async () => {
       // The archived plugin's delete test dataset (its legacy id shapes once fooled a per-image lookup).
-      const dataset = generateDataset({
-        environments: 14,
-        layerScale: 0.1,
-        models: 6,
-        now: new Date(),
-        revisionsPerEnvironment: 3,
-        runs: 30,
-        seed: 23,
-        users: 3,
-        versionsPerModel: 1,
-      })
+      const dataset = archivedDeletionDataset()
       const name = `lifecycle_areinuse_${randomUUID().slice(0, 8)}`
       await seedMongo(services().mongo.uri, name, dataset)
       const client = await MongoClient.connect(services().mongo.uri)

@@ -9,7 +9,7 @@ import type {DeletionResult} from '../../../packages/core/src/lifecycle/index.js
 
 import {sha256Digest} from '../../../packages/core/src/registry/client.js'
 import {DeletionDisabledError} from '../../../packages/core/src/registry/errors.js'
-import {type Dataset, factsOf, generateDataset, seedMongo} from '../../../test/fixtures/index.js'
+import {archivedDeletionDataset, type Dataset, factsOf, seedMongo} from '../../../test/fixtures/index.js'
 import {layerBytes, pushImages} from '../../../test/fixtures/push-images.js'
 import {testClient} from '../../../test/registry/helpers.js'
 import {BIN} from '../../../test/support/cli.js'
@@ -32,17 +32,7 @@ const DELETE_ENV = 'REGISTRY_STORAGE_DELETE_ENABLED'
  */
 describe('@drc/plugin-archived: drc archived delete (lifecycle, real services)', function () {
   this.timeout(180_000)
-  const dataset: Dataset = generateDataset({
-    environments: 14,
-    layerScale: 0.1,
-    models: 6,
-    now: new Date(),
-    revisionsPerEnvironment: 3,
-    runs: 30,
-    seed: 23,
-    users: 3,
-    versionsPerModel: 1,
-  })
+  const dataset: Dataset = archivedDeletionDataset()
   const facts = factsOf(dataset)
   const archivedEnvs = new Set(facts.archivedEnvironmentIds)
   const archivedTags = new Set(

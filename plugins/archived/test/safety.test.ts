@@ -8,7 +8,7 @@ import {fileURLToPath} from 'node:url'
 import type {DeletionResult} from '../../../packages/core/src/lifecycle/index.js'
 
 import {sha256Digest} from '../../../packages/core/src/registry/client.js'
-import {type Dataset, factsOf, generateDataset, seedMongo} from '../../../test/fixtures/index.js'
+import {archivedDeletionDataset, type Dataset, factsOf, seedMongo} from '../../../test/fixtures/index.js'
 import {layerBytes, pushImages} from '../../../test/fixtures/push-images.js'
 import {testClient} from '../../../test/registry/helpers.js'
 import {BIN} from '../../../test/support/cli.js'
@@ -35,17 +35,7 @@ interface Audit {
  */
 describe('@drc/plugin-archived: plan figures, build chain, signals, exit codes (real services)', function () {
   this.timeout(240_000)
-  const dataset: Dataset = generateDataset({
-    environments: 14,
-    layerScale: 0.1,
-    models: 6,
-    now: new Date(),
-    revisionsPerEnvironment: 3,
-    runs: 30,
-    seed: 23,
-    users: 3,
-    versionsPerModel: 1,
-  })
+  const dataset: Dataset = archivedDeletionDataset()
   const archivedEnvs = new Set(factsOf(dataset).archivedEnvironmentIds)
   const revisions = dataset.collections.environment_revisions
   const archivedRevs = revisions.filter((r) => archivedEnvs.has(String(r.environmentId)))
