@@ -17,6 +17,8 @@ describe('malformed MongoDB documents fail closed (archived strategy, usage grap
   const hexEnv = new ObjectId().toHexString()
   const goodEnv = new ObjectId()
   const badRev = new ObjectId()
+  const liveModel = new ObjectId()
+  const soloTag = `${liveModel.toHexString()}-v1`
 
   before(async () => {
     client = new MongoClient(services().mongo.uri)
@@ -36,8 +38,19 @@ describe('malformed MongoDB documents fail closed (archived strategy, usage grap
         {_id: 'env-1' as never, isArchived: true, name: 'string id'},
         {_id: hexEnv as never, isArchived: true, name: 'hex string id'},
       ],
-      model_versions: [{_id: new ObjectId(), metadata: {builds: 'x'}, modelId: {value: new ObjectId()}}],
-      models: [{_id: 42 as never, isArchived: true, name: 'numeric id'}],
+      model_versions: [
+        {_id: new ObjectId(), metadata: {builds: 'x'}, modelId: {value: new ObjectId()}},
+        // One build stored as an object instead of a one-element array: MongoDB's dotted path matches it.
+        {
+          _id: new ObjectId(),
+          metadata: {builds: {slug: {image: {repository: 'dominodatalab/model', tag: soloTag}}}},
+          modelId: {value: liveModel},
+        },
+      ],
+      models: [
+        {_id: 42 as never, isArchived: true, name: 'numeric id'},
+        {_id: liveModel, isArchived: false, name: 'live'},
+      ],
     })
   })
 
@@ -63,6 +76,13 @@ describe('malformed MongoDB documents fail closed (archived strategy, usage grap
     const warnings: string[] = []
     expect(await archivedModels(db, (m) => warnings.push(m))).to.deep.equal([])
     expect(warnings.join('\n')).to.match(/models document _id 42: field '_id' is not an ObjectId/)
+  })
+
+  it('a version whose builds is one object, not an array: the graph protects its slug image as the re-check does', async () => {
+    const graph = await buildUsageGraph(db, {now: new Date()})
+    const rules = {gracePeriodDays: 0, now: new Date()}
+    expect(graph.evaluate('model', soloTag, rules).inUse).to.equal(true)
+    expect((await isInUse(db, {imageType: 'model', tag: soloTag}, rules)).inUse).to.equal(true)
   })
 
   it('the usage graph and the re-check read the same documents without crashing', async () => {

@@ -210,8 +210,14 @@ function slugTagFilters(tag: string): Document[] {
   return filters
 }
 
+/**
+ * A version's builds. One build stored as a bare object is read as a list of one: MongoDB's dotted-path queries
+ * (the scoped re-check) match it, so the full graph must see it too, or the two would disagree about its image.
+ */
 function buildsOf(version: Document): Document[] {
-  return Array.isArray(version.metadata?.builds) ? version.metadata.builds : []
+  const builds = version.metadata?.builds
+  if (Array.isArray(builds)) return builds
+  return builds !== null && typeof builds === 'object' ? [builds] : []
 }
 
 function buildIdsOf(build: Document): string[] {
