@@ -36,6 +36,8 @@ COPY examples/old-revisions/package.json examples/old-revisions/
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 COPY --from=build /src/bin ./bin
+# The command manifest `npm run build` wrote: oclif then imports only the command it runs.
+COPY --from=build /src/oclif.manifest.json ./
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/packages/core/dist ./packages/core/dist
 COPY --from=build /src/plugins ./plugins

@@ -8,9 +8,21 @@
  *   bare      bench/bare-loop.mjs with global `fetch` and with `node:http` keep-alive, GET and HEAD of every
  *             manifest with drc's Accept list, at drc's concurrency (analysis.max_workers).
  * Ratios are drc throughput / bare throughput (cold against GET, warm against HEAD); peak RSS from each process.
+ * drc runs as it is installed: a CLI directory with the oclif.manifest.json that `npm pack` ships (scripts/manifest.ts;
+ * without it oclif imports every command file to list the commands). One more warm run uses the checkout's own
+ * bin/run.js, with the manifest `npm run build` writes, or without one after a bare `npx tsc -b` (the row says which).
  */
 import {spawn} from 'node:child_process'
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -18,6 +30,7 @@ import {fileURLToPath} from 'node:url'
 import {RegistryClient, sha256Digest} from '../packages/core/src/registry/client.js'
 import {mapLimit} from '../packages/core/src/registry/map-limit.js'
 import {MANIFEST_ACCEPT, MediaType} from '../packages/core/src/registry/media-types.js'
+import {writeCliManifest} from '../scripts/manifest.js'
 
 export interface BenchRow {
   name: string
@@ -84,6 +97,20 @@ export async function seedRegistry(url: string, from: number, to: number, concur
   await client.close()
 }
 
+/**
+ * The CLI as `npm install` lays it out (package.json, bin/, dist/, oclif.manifest.json), in `dir`: dist and
+ * node_modules linked from the checkout, the manifest written by scripts/manifest.ts. Returns its bin/run.js.
+ */
+export function stageInstalledCli(dir: string): string {
+  mkdirSync(path.join(dir, 'bin'), {recursive: true})
+  copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'))
+  copyFileSync(path.join(ROOT, 'bin/run.js'), path.join(dir, 'bin/run.js'))
+  symlinkSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'))
+  symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'))
+  writeCliManifest(dir, path.join(ROOT, 'plugins'))
+  return path.join(dir, 'bin/run.js')
+}
+
 interface ProcessRun {
   rssMb: number
   seconds: number
@@ -125,13 +152,19 @@ function childEnv(home: string): NodeJS.ProcessEnv {
 
 interface SizeResult {
   bare: Record<'fetch GET' | 'fetch HEAD' | 'http GET' | 'http HEAD', ProcessRun>
+  /** A warm run of the checkout's bin/run.js, and whether the checkout had its oclif manifest. */
+  checkout: ProcessRun & {manifest: boolean}
   cold: ProcessRun
   pushSeconds: number
   tags: number
   warm: ProcessRun
 }
 
-async function benchSize(opts: RegistryScanOptions, tags: number, pushSeconds: number): Promise<SizeResult> {
+async function benchSize(
+  opts: RegistryScanOptions & {bin: string},
+  tags: number,
+  pushSeconds: number,
+): Promise<SizeResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'drc-bench-scan-'))
   try {
     const env = childEnv(dir)
@@ -156,11 +189,11 @@ async function benchSize(opts: RegistryScanOptions, tags: number, pushSeconds: n
         {cwd: dir, env},
       )
     await bare('http', 'GET') // warm-up: the registry's own caches and the OS page cache
-    const drc = ['bin/run.js', 'report', 'image-size', '--generate-reports', '--json', '--limit', '0'].map((a, i) =>
-      i === 0 ? path.join(ROOT, a) : a,
-    )
-    const cold = await timedNode(drc, {cwd: dir, env})
-    const warm = await timedNode(drc, {cwd: dir, env})
+    const scan = ['report', 'image-size', '--generate-reports', '--json', '--limit', '0']
+    const cold = await timedNode([opts.bin, ...scan], {cwd: dir, env})
+    const warm = await timedNode([opts.bin, ...scan], {cwd: dir, env})
+    const manifest = existsSync(path.join(ROOT, 'oclif.manifest.json'))
+    const checkout = {...(await timedNode([path.join(ROOT, 'bin/run.js'), ...scan], {cwd: dir, env})), manifest}
     // Every tag is a distinct manifest: one image row per tag.
     const scanned = (JSON.parse(warm.stdout) as {result: {images: unknown[]}}).result.images.length
     if (scanned !== tags) throw new Error(`drc listed ${scanned} images, the registry has ${tags} tags`)
@@ -171,6 +204,7 @@ async function benchSize(opts: RegistryScanOptions, tags: number, pushSeconds: n
         'http GET': await bare('http', 'GET'),
         'http HEAD': await bare('http', 'HEAD'),
       },
+      checkout,
       cold,
       pushSeconds,
       tags,
@@ -209,6 +243,10 @@ export function scanTable(results: SizeResult[]): string {
       ratio(s.warm, s.bare['fetch HEAD'], GOAL.fetch),
       ratio(s.warm, s.bare['http HEAD'], GOAL.http),
     ])
+    row(`drc warm, checkout (${s.checkout.manifest ? 'its manifest' : 'no manifest'})`, s.checkout, [
+      ratio(s.checkout, s.bare['fetch HEAD'], GOAL.fetch),
+      ratio(s.checkout, s.bare['http HEAD'], GOAL.http),
+    ])
     for (const [name, p] of Object.entries(s.bare)) row(`bare ${name}`, p)
   }
 
@@ -227,14 +265,20 @@ export function scanTable(results: SizeResult[]): string {
 
 export async function benchRegistryScan(opts: RegistryScanOptions): Promise<string> {
   const results: SizeResult[] = []
-  let pushed = 0
-  for (const size of opts.sizes) {
-    const t0 = performance.now()
-    // eslint-disable-next-line no-await-in-loop -- sizes build on each other
-    await seedRegistry(opts.registryUrl, pushed, size, opts.concurrency)
-    pushed = size
-    // eslint-disable-next-line no-await-in-loop -- one measurement at a time, on a quiet machine
-    results.push(await benchSize(opts, size, (performance.now() - t0) / 1000))
+  const cliDir = mkdtempSync(path.join(os.tmpdir(), 'drc-bench-cli-'))
+  try {
+    const bin = stageInstalledCli(cliDir)
+    let pushed = 0
+    for (const size of opts.sizes) {
+      const t0 = performance.now()
+      // eslint-disable-next-line no-await-in-loop -- sizes build on each other
+      await seedRegistry(opts.registryUrl, pushed, size, opts.concurrency)
+      pushed = size
+      // eslint-disable-next-line no-await-in-loop -- one measurement at a time, on a quiet machine
+      results.push(await benchSize({...opts, bin}, size, (performance.now() - t0) / 1000))
+    }
+  } finally {
+    rmSync(cliDir, {force: true, recursive: true})
   }
 
   return scanTable(results)

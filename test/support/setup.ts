@@ -6,8 +6,12 @@ import {fileURLToPath} from 'node:url'
 
 import type {Harness, ServiceSettings} from './harness.js'
 
+import {dropStaleManifest} from '../../src/hooks/stale-manifest.js'
+
 // In a workspace, @oclif/test would otherwise resolve the wrong package root (style.md §4).
 process.env.OCLIF_TEST_ROOT ??= path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+// @oclif/test reads the checkout's oclif.manifest.json too: as bin/run.js does, not one older than the last build.
+dropStaleManifest(process.env.OCLIF_TEST_ROOT)
 // Same as bin/run.js: the pinned AWS SDK's notice about future releases needing Node 22 does not apply.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 

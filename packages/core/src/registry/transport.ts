@@ -1,9 +1,9 @@
 /** The request core of the registry client: pooled agent, auth, concurrency gate, token bucket, retries. */
 import type {Readable} from 'node:stream'
+import type {Dispatcher} from 'undici'
 
 import {setTimeout as sleep} from 'node:timers/promises'
 import tls from 'node:tls'
-import {Agent, type Dispatcher, request} from 'undici'
 
 import {warnTlsVerifyOff} from '../config/tls.js'
 import {RegistryAuth} from './auth.js'
@@ -19,6 +19,7 @@ import {
   UnauthorizedError,
 } from './errors.js'
 import {AdaptiveSemaphore, backoffMs, type BackoffOptions, retryAfterMs, TokenBucket} from './throttle.js'
+import {Agent, request} from './undici-lite.js'
 
 export interface RegistryClientOptions {
   credentials?: CredentialSource

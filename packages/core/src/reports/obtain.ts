@@ -31,6 +31,8 @@ export async function scanWithProgress(
   config: DrcConfig,
   opts: AnalysisOptions & {quiet: boolean},
 ): Promise<AnalysisRun> {
+  // Quiet (--json): no renderer to drive, so listr2 is not even loaded.
+  if (opts.quiet) return analyseRegistry(config, {readSecret: kubeSecretReader(config), ...opts})
   const {Listr, ListrLogger, ProcessOutput} = await import('listr2')
   // Everything the renderer prints goes to stderr: stdout is for the report (and --json).
   const logger = new ListrLogger({processOutput: new ProcessOutput(process.stderr, process.stderr)})
