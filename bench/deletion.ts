@@ -5,7 +5,8 @@ import {mkdtempSync} from 'node:fs'
  * HEAD digest at the same concurrency, in the same run, behind the same counting proxy. Reports the throughput
  * ratio, requests per deleted image, and the live re-check's cost per image at 20,000 revisions / 200,000 runs.
  * Standalone: `node --import tsx bench/deletion.ts`; `npm run bench -- --only deletion` runs it as a section.
- *   BENCH_DELETE_SIZES=250,1000 (plan sizes), BENCH_DELETE_CONCURRENCY=4, BENCH_RECHECK_RUNS=200000
+ *   BENCH_DELETE_SIZES=250,1000 (plan sizes), BENCH_DELETE_CONCURRENCY=4, BENCH_RECHECK_RUNS=200000,
+ *   BENCH_BACKUP_IMAGES=200 (the backup phase: index.json per image vs per batch; bench/backup-batch.ts)
  */
 import http from 'node:http'
 import {loadavg, tmpdir} from 'node:os'
@@ -16,15 +17,14 @@ import type {BenchRow} from './registry-scan.js'
 import {loadConfig} from '../packages/core/src/config/load.js'
 import {REQUIRED_COLLECTIONS} from '../packages/core/src/health/checks/mongodb.js'
 import {runDeletionPipeline} from '../packages/core/src/lifecycle/pipeline.js'
-import {areInUse, isInUse} from '../packages/core/src/usage/live.js'
-import {generateDataset} from '../test/fixtures/dataset.js'
 import {pushImages} from '../test/fixtures/push-images.js'
-import {seedMongo} from '../test/fixtures/seed-mongo.js'
 import {testClient} from '../test/registry/helpers.js'
 import {forwardRequest} from '../test/support/fault-proxy.js'
 import {startMongo} from '../test/support/ferretdb.js'
 import {freePort} from '../test/support/ports.js'
 import {startRegistry} from '../test/support/registry.js'
+import {benchBackupBatch} from './backup-batch.js'
+import {benchRecheck} from './recheck.js'
 
 const ENV_REPO = 'dominodatalab/environment'
 const BARE_REPO = 'bench/bare'
@@ -214,58 +214,20 @@ async function benchSize(mongoUri: string, size: number, concurrency: number): P
   }
 }
 
-/** The live re-check at 20,000 revisions / `runs` runs: batched (as the lifecycle runs it) and one image at a time. */
-async function benchRecheck(mongoUri: string, runs: number): Promise<BenchRow[]> {
-  const dataset = generateDataset({
-    environments: 4000,
-    models: 200,
-    now: new Date(),
-    revisionsPerEnvironment: 5,
-    runs,
-    seed: 2026,
-    users: 200,
-    versionsPerModel: 3,
-  })
-  const db = `bench_recheck_${runs}_${Date.now()}`
-  await seedMongo(mongoUri, db, dataset, {batchSize: 5000})
-  process.stderr.write(`re-check bench: seeded ${runs} runs\n`)
-  const {MongoClient} = await import('mongodb')
-  const client = await MongoClient.connect(mongoUri)
-  try {
-    const rules = {gracePeriodDays: 7, now: new Date()}
-    const refs = dataset.collections.environment_revisions
-      .map((r) => `environment:${r.metadata.dockerImageName.tag as string}`)
-      .filter((_, i) => i % 97 === 0)
-      .slice(0, 96)
-    let started = performance.now()
-    for (let i = 0; i < refs.length; i += 32)
-      // eslint-disable-next-line no-await-in-loop -- batches one after the other, as the lifecycle runs them
-      await areInUse(client.db(db), refs.slice(i, i + 32), rules)
-    const batched = (performance.now() - started) / refs.length
-    process.stderr.write(`re-check bench: ${batched.toFixed(1)} ms per image in batches of 32\n`)
-    started = performance.now()
-    for (const r of refs.slice(0, 8))
-      // eslint-disable-next-line no-await-in-loop
-      await isInUse(client.db(db), r, rules)
-    const single = (performance.now() - started) / 8
-    const revisions = dataset.collections.environment_revisions.length
-    const note = `${revisions} revisions, ${dataset.collections.runs.length} runs`
-    return [
-      {name: 're-check per image, batches of 32', notes: `ms; ${note}`, value: batched.toFixed(1)},
-      {name: 're-check per image, one at a time', notes: `ms; ${note}`, value: single.toFixed(1)},
-    ]
-  } finally {
-    await client.close()
-  }
-}
-
+// BENCH_DELETE_SIZES=0 skips the deletion runs (e.g. to measure the re-check alone).
 const listOf = (raw: string | undefined, fallback: number[]) =>
-  raw ? raw.split(',').map((x) => Number(x.trim())) : fallback
+  raw
+    ? raw
+        .split(',')
+        .map((x) => Number(x.trim()))
+        .filter((n) => n > 0)
+    : fallback
 
 export async function benchDeletion(env: NodeJS.ProcessEnv = process.env): Promise<BenchRow[]> {
   const sizes = listOf(env.BENCH_DELETE_SIZES, [250, 1000])
   const concurrency = Number(env.BENCH_DELETE_CONCURRENCY ?? 4)
   const recheckRuns = Number(env.BENCH_RECHECK_RUNS ?? 200_000)
+  const backupImages = Number(env.BENCH_BACKUP_IMAGES ?? 200)
   const mongo = await startMongo()
   const rows: BenchRow[] = [
     {
@@ -314,8 +276,23 @@ export async function benchDeletion(env: NodeJS.ProcessEnv = process.env): Promi
         notes: '1.0 = linear',
         value: (b.deleteSeconds / b.size / (a.deleteSeconds / a.size)).toFixed(2),
       })
+      // The registry's own DELETE slows as its repository grows (the bare loop's time per image grows too), so
+      // drc's cost is judged by what it adds per image over the bare loop, at each size.
+      const added = (r: SizeResult) => ((r.deleteSeconds - r.bareSeconds) / r.size) * 1000
+      rows.push({
+        name: 'drc time added per image over the bare loop',
+        notes: `ms; ${results.map((r) => `${r.size}: ${added(r).toFixed(1)}`).join(', ')} (equal = linear)`,
+        value: added(b).toFixed(1),
+      })
     }
 
+    // The whole bench process (drc's pipeline, the counting proxy, the fixtures), before the re-check's dataset.
+    rows.push({
+      name: 'peak RSS after the deletion runs',
+      notes: 'MB; bench process (drc pipeline + proxy + fixtures)',
+      value: (process.resourceUsage().maxRSS / 1024).toFixed(0),
+    })
+    if (backupImages > 0) rows.push(...(await benchBackupBatch(backupImages)))
     if (recheckRuns > 0) rows.push(...(await benchRecheck(mongo.uri, recheckRuns)))
   } finally {
     await mongo.stop()

@@ -3,15 +3,15 @@ import type {BackupRecord, BackupStore, ImageRef, VerifyProblem, VerifyResult} f
 import {mapLimit} from '../registry/map-limit.js'
 import {SHA256_METADATA} from './backup.js'
 import {assertDigest, assertRepository, assertTag, blobKey, indexKey, recordKey} from './layout.js'
-import {fromDescriptor, readIndex, refName} from './oci-index.js'
+import {fromDescriptor, type OciIndex, readIndex, refName} from './oci-index.js'
 import {loadManifest as loadStored, ProblemError} from './read.js'
 import {withStore} from './store.js'
 import {walkImage} from './walk.js'
 
 /** Standard tools find the image only through its index.json entry: one with this ref name and digest. */
-async function indexProblem(target: BackupStore, record: BackupRecord): Promise<null | VerifyProblem> {
+async function indexProblem(target: BackupStore, record: BackupRecord, read?: OciIndex): Promise<null | VerifyProblem> {
   const name = refName(record.repository, record.tag, record.digest)
-  const {index} = await readIndex(target)
+  const index = read ?? (await readIndex(target)).index
   const entry = index.manifests.map((d) => fromDescriptor(d)).find((e) => e?.ref === name)
   const key = indexKey(target.prefix)
   if (!entry) return {detail: `index.json has no entry for ${name}`, digest: record.digest, key, kind: 'record'}
@@ -72,11 +72,12 @@ export async function readRecord(
  * digests, the blob set is re-derived from them (and must equal the record's), and every blob object must
  * exist with the right size and the SHA-256 drc computed while streaming it in. S3 errors other than "not
  * found" throw (S3BackupError): an unreadable backup is not a failed one, the caller must not conclude either.
+ * `opts.index`: index.json as read after the image's entry was written (verifying many, the caller reads it once).
  */
 export async function verifyBackup(
   target: BackupStore,
   ref: ImageRef,
-  opts: {concurrency?: number} = {},
+  opts: {concurrency?: number; index?: OciIndex} = {},
 ): Promise<VerifyResult> {
   const store = withStore(target)
   const {key: recKey, problem, record} = await readRecord(target, ref)
@@ -136,7 +137,7 @@ export async function verifyBackup(
     return null
   })
   problems.push(...blobProblems.filter((p): p is VerifyProblem => p !== null))
-  const indexed = await indexProblem(target, record)
+  const indexed = await indexProblem(target, record, opts.index)
   if (indexed) problems.push(indexed)
   return done()
 }

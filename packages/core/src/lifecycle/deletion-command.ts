@@ -101,7 +101,7 @@ export abstract class DeletionCommand<T extends typeof Command> extends BaseComm
     }),
     resume: Flags.boolean({
       description:
-        'Continue the interrupted run of the same plan from its journal (<output_dir>/checkpoints/<plan id>.json): nothing is deleted twice.',
+        'Continue the interrupted run of the same plan from its journal (<output_dir>/checkpoints/<plan id>.jsonl): nothing is deleted twice.',
       helpGroup: 'DELETION',
     }),
     'run-registry-gc': Flags.boolean({

@@ -46,8 +46,11 @@ export function idFilter(ObjectId: ObjectIdClass, field: string, ids: Iterable<s
   const list = [...new Set([...ids].map((id) => id.toLowerCase()))]
   if (list.length === 0) return {[field]: {$in: []}}
   const values = [...list.map((id) => ObjectId.createFromHexString(id)), ...list, ...list.map((id) => id.toUpperCase())]
-  // Hex of mixed case: an anchored, case-insensitive regex (ids are [0-9a-f], nothing to escape).
-  const regex = {$options: 'i', $regex: `^(?:${list.join('|')})$`}
+  // Hex of mixed case: an anchored, case-insensitive regex (ids are [0-9a-f], nothing to escape). A regex only
+  // matches strings: `$type` first lets ObjectId values (the usual shape) skip it; FerretDB evaluates in key order
+  // (the live re-check's reads: 3-6× faster).
+  // eslint-disable-next-line perfectionist/sort-objects -- the order is the point
+  const regex = {$type: 'string', $options: 'i', $regex: `^(?:${list.join('|')})$`}
   const branches: Document[] = []
   for (const path of [field, `${field}.${WRAPPER}`]) branches.push({[path]: {$in: values}}, {[path]: regex})
   return {$or: branches}

@@ -47,7 +47,7 @@ export interface DeletionReport {
   mongo_cleanup: MongoCleanupResult | null
   /** The last phase that started (where a cancelled or failed run stopped). */
   phase: PhaseName
-  /** The hash of the planned items (the journal's name: checkpoints/<plan_id>.json; --operation-id picks it). */
+  /** The hash of the planned items (the journal's name: checkpoints/<plan_id>.jsonl; --operation-id picks it). */
   plan_id: null | string
   /** Revisions expected to go (in use ones are in `in_use`). */
   planned: PlanItem[]

@@ -3,7 +3,8 @@ import type {Phase, RunState} from '../run-state.js'
 /**
  * Backup (--backup): every revision expected to go is backed up to S3 and verified (invariant 4); with --apply
  * one that fails is not deleted, without it (backup-only) nothing is deleted at all. In-use revisions are not
- * backed up: they stay. Fires drc:backup.
+ * backed up: they stay. index.json is written once per batch of images (src/backup/batch.ts); an image counts as
+ * backed up only once verified, its index entry included, so none is deleted before it is listed. Fires drc:backup.
  */
 export const backupPhase: Phase = {
   cancellation: 'race',
@@ -12,7 +13,7 @@ export const backupPhase: Phase = {
   async run(st: RunState, task) {
     const [{openBackupSession}, {backupItems}] = await Promise.all([
       import('../../backup/session.js'),
-      import('../execute.js'),
+      import('../../backup/batch.js'),
     ])
     const {backups} = st
     const session = await openBackupSession(st.opts.config)

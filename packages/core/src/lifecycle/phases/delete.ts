@@ -1,41 +1,39 @@
 import type {Phase, RunState} from '../run-state.js'
 
 import {tagsAtPlanTime} from '../budget.js'
-import {type JournalStatus, removeJournal, saveJournal} from '../journal.js'
+import {type JournalOutcome, openJournalAppender, removeJournal, saveJournal} from '../journal.js'
 import {usageRules} from '../run-state.js'
 import {itemKey} from '../types.js'
 import {cancelledBySignal, withRegistryUnlocked} from './relock.js'
 
 /**
- * The journal of this run (invariant 9), written atomically: once before the first item, before each DELETE
- * ('deleting') and after each outcome. Writes are queued in order; `record` resolves once its write is on disk.
+ * The journal of this run (invariant 9): written whole (compacted) once before the first item, then one line
+ * appended before each DELETE ('deleting') and after each outcome. `record` resolves once its line is written, so
+ * the cost per item stays the same however large the plan (the file was rewritten whole after every item before).
  */
 function journalWriter(st: RunState) {
   const j = st.journal
-  let queue: Promise<void> = Promise.resolve()
-  // A write not started yet takes every record made meanwhile (concurrent deletes share one file write).
-  let pending: null | Promise<void> = null
-  const save = () => {
-    if (pending) return pending
-    const next = queue.then(() => {
-      pending = null
-      return j ? saveJournal(j.file, j.journal) : undefined
-    })
-    pending = next
-    queue = next
-    return next
-  }
-
+  let appender: Awaited<ReturnType<typeof openJournalAppender>> | undefined
   return {
-    flush: () => queue,
-    record(key: string, outcome: {reason?: string; status: JournalStatus}) {
-      if (j) j.journal.outcomes[key] = outcome.reason ? outcome : {status: outcome.status}
-      return save()
+    async close() {
+      await appender?.close()
+      appender = undefined
+    },
+    flush: async () => appender?.flush(),
+    async record(key: string, outcome: JournalOutcome) {
+      if (!j) return
+      j.journal.outcomes[key] = outcome.reason ? outcome : {status: outcome.status}
+      await appender?.record(key, outcome)
     },
     async remove() {
+      await this.close()
       if (j) await removeJournal(j.file)
     },
-    start: save,
+    async start() {
+      if (!j) return
+      await saveJournal(j.file, j.journal)
+      appender = await openJournalAppender(j.file)
+    },
   }
 }
 
@@ -114,6 +112,7 @@ export const deletePhase: Phase = {
         await markDeletion(config, new Date()).catch((error: unknown) =>
           st.warnings.push(`could not mark the analysis cache stale: ${String(error)}`),
         )
+      await journal.close()
     }
 
     if (st.cancel.signal.aborted) throw cancelledBySignal(130)
