@@ -40,6 +40,15 @@ export type {
   PlannedRemoval,
 } from './lifecycle/mongo-change-command.js'
 export {undoFlags} from './lifecycle/mongo-change-updates.js'
+export {
+  inputFlag,
+  inputKinds,
+  namesCandidate,
+  namesRecord,
+  narrowToInput,
+  type PlanInput,
+  readPlanInput,
+} from './lifecycle/plan-input.js'
 export {predecessorConfig, predecessorFlags} from './lifecycle/predecessor-flags.js'
 export type {PredecessorFlagValues} from './lifecycle/predecessor-flags.js'
 export type {KeptRecord, MongoCleanupResult, SavedDocument} from './mongo/types.js'

@@ -1,4 +1,7 @@
 import {expect} from 'chai'
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
 
 import type {DeletionResult} from '../../../packages/core/src/lifecycle/index.js'
 import type {UnusedListResult} from '../src/commands/unused/list.js'
@@ -102,6 +105,16 @@ async function unusedWorld(): Promise<World> {
     {shareDigest: [['K:1', 'B:1']]},
   )
 }
+
+/** A file in a fresh temporary directory. */
+function file(name: string, text: string): string {
+  const f = path.join(mkdtempSync(path.join(tmpdir(), 'drc-unused-input-')), name)
+  writeFileSync(f, text)
+  return f
+}
+
+/** One tag entry of the predecessor's unused-environments.json (domain-spec §4.6). */
+const entry = (t: string) => ({env_name: 'x', image_type: 'environment', object_id: 'x', tag: t})
 
 describe('@drc/plugin-unused: drc unused delete, whole environments (real registry, FerretDB)', function () {
   this.timeout(240_000)
@@ -220,5 +233,51 @@ describe('@drc/plugin-unused: drc unused delete, whole environments (real regist
     // The predecessor's --run-registry-gc is accepted (the core runs GC after an --apply in the cluster).
     const gc = await runCli(['delete_unused_environments', '--run-registry-gc'], {env: running.env})
     expect(gc.code, gc.stderr).to.equal(0)
+  })
+
+  describe('--input narrows the fresh plan, never widens it', () => {
+    const since = ['--unused-since-days', String(SINCE)]
+
+    it('an ObjectId file naming A and in-use K plans only A; a predecessor report naming Q-1 and K-1 plans Q-1', async () => {
+      running = await startWorld(world, pluginEnv, 'unused_input')
+      const ids = file('ids.txt', `# replay\nenvironment:${world.envs.A.id}\nenvironment:${world.envs.K.id}\n`)
+      const r = await runCli(['unused', 'delete', ...since, '--input', ids, '--json'], {env: running.env})
+      expect(r.code, r.stderr).to.equal(0)
+      const planned = (r.json() as DeletionResult).planned.flatMap((i) => i.tags).sort()
+      expect(planned).to.deep.equal([tag('A', 1), tag('A', 2), tag('A', 3)].sort())
+      const report = file(
+        'unused-environments.json',
+        JSON.stringify({grouped_by_object_id: {a: [entry(tag('Q', 1))], b: [entry(tag('K', 1))]}, summary: {}}),
+      )
+      const q = await runCli(['unused', 'delete', ...since, '--input', report, '--json'], {env: running.env})
+      expect(q.code, q.stderr).to.equal(0)
+      expect((q.json() as DeletionResult).planned.flatMap((i) => i.tags)).to.deep.equal([tag('Q', 1)])
+    })
+
+    it('a file that is neither an ObjectId file nor a report: exit 2, nothing changed', async () => {
+      running = await startWorld(world, pluginEnv, 'unused_input_bad')
+      const before = await presentTags(running.registry)
+      const bad = file('bad.json', JSON.stringify([1, 2]))
+      const r = await runCli(['unused', 'delete', ...since, '--input', bad, '--apply', '--force'], {env: running.env})
+      expect(r.code).to.equal(2)
+      expect(r.stderr).to.contain(`--input ${bad} is neither an ObjectId file nor a report`)
+      expect(await presentTags(running.registry)).to.deep.equal(before)
+    })
+
+    it('--apply --input environment:<A> deletes exactly A’s images', async () => {
+      running = await startWorld(world, pluginEnv, 'unused_input_apply')
+      const ids = file('ids.txt', `environment:${world.envs.A.id}\n`)
+      const r = await runCli(['unused', 'delete', ...since, '--input', ids, '--apply', '--force', '--json'], {
+        env: running.env,
+      })
+      expect(r.code, r.stderr).to.equal(0)
+      const gone = new Set([tag('A', 1), tag('A', 2), tag('A', 3)])
+      expect((r.json() as DeletionResult).deleted.flatMap((o) => o.tags).sort()).to.deep.equal([...gone].sort())
+      expect(await presentTags(running.registry)).to.deep.equal(
+        allTags()
+          .filter((t) => !gone.has(t))
+          .sort(),
+      )
+    })
   })
 })

@@ -1,9 +1,15 @@
-import {type Candidate, DeletionCommand, type MongoRecord, openRegistryClient, type PlanContext} from '@drc/core'
-import {predecessorConfig, predecessorFlags} from '@drc/core'
+import {type Candidate, DeletionCommand, inputFlag, inputKinds, type MongoRecord,
+  namesCandidate,
+  openRegistryClient,
+  type PlanContext,
+  type PlanInput,
+  predecessorConfig,
+  predecessorFlags,
+  readPlanInput,
+} from '@drc/core'
 import {Flags} from '@oclif/core'
 
 import {archivedEnvironments, archivedModels, type ArchivedObject} from '../../archived.js'
-import {type ArchivedInput, inputKinds, namedByInput, readArchivedInput} from '../../input.js'
 import {expandModelPrefixes, isModelTagPrefix} from '../../model-tags.js'
 
 /**
@@ -41,10 +47,7 @@ Alias (the predecessor's name, with its flags): drc delete_archived_tags`
   static flags = {
     ...predecessorFlags,
     environment: Flags.boolean({description: 'Delete the images of archived environments (the default).'}),
-    input: Flags.string({
-      description:
-        'Only what this file names: an ObjectId file (one prefix:<id> per line) or a previous report (drc plan report, predecessor archived-tags.json).',
-    }),
+    input: inputFlag,
     model: Flags.boolean({description: 'Delete the slug images of archived models.'}),
   }
   static hiddenAliases = ['delete_archived_tags']
@@ -55,7 +58,7 @@ Alias (the predecessor's name, with its flags): drc delete_archived_tags`
   }
 
   async plan({config, db, log}: PlanContext): Promise<Candidate[]> {
-    const input = this.flags.input ? await readArchivedInput(this.flags.input) : null
+    const input = this.flags.input ? await readPlanInput(this.flags.input) : null
     const {environments, models} = this.selection(input, log)
     const objects = [
       ...(environments ? await archivedEnvironments(db) : []),
@@ -76,9 +79,8 @@ Alias (the predecessor's name, with its flags): drc delete_archived_tags`
         // eslint-disable-next-line no-await-in-loop -- the listings are shared, see above
         const images = registry ? await expandModelPrefixes(o.images, listTags) : o.images
         for (const image of images) {
-          if (input && !namedByInput(input, {kind: o.kind, objectId: o.id, recordId: image.recordId, tag: image.tag}))
-            continue
-          candidates.push(candidate(o, image))
+          const c = candidate(o, image)
+          if (!input || namesCandidate(input, c, o.kind)) candidates.push(c)
         }
       }
 
@@ -89,7 +91,7 @@ Alias (the predecessor's name, with its flags): drc delete_archived_tags`
   }
 
   /** --environment / --model; neither: what --input names, else environments (with a note). */
-  private selection(input: ArchivedInput | null, log: (m: string) => void): {environments: boolean; models: boolean} {
+  private selection(input: null | PlanInput, log: (m: string) => void): {environments: boolean; models: boolean} {
     if (this.flags.environment || this.flags.model)
       return {environments: Boolean(this.flags.environment), models: Boolean(this.flags.model)}
     if (input) return inputKinds(input)

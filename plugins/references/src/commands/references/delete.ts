@@ -1,9 +1,12 @@
 import {
+  inputFlag,
   type MongoChange,
   MongoChangeCommand,
   type MongoChangeContext,
   type MongoRecordCollection,
+  namesRecord,
   type PlannedRemoval,
+  readPlanInput,
 } from '@drc/core'
 import {Flags} from '@oclif/core'
 
@@ -15,6 +18,8 @@ export default class ReferencesDelete extends MongoChangeCommand<typeof Referenc
 Dry run unless --apply. Compares every image reference of environment_revisions and model_versions with a fresh tag listing of the registry (never a cached report). A record goes only when every image it names is missing; it stays when it is an environment's active revision, when the usage rules say it is in use (runs counted over the grace period usage.grace_period_days, configuration usage always), or when its image is on another registry. Right before the removal the registry is listed again; each removed document is saved whole in the audit report: drc mongo restore <audit report> puts it back.
 
 Refused (exit 3, nothing removed): a listing that fails; a repository MongoDB names that the registry lists as empty or does not know; a repository with more than --max-missing-percent of its references missing. Name a repository with --allow-missing-repository when its images are really gone.
+
+--input narrows the removals to the records a file names by id: an ObjectId file (environment_revision:<id>, model_version:<id>), a drc plan report or the predecessor's unused-references.json.
 
 Exit codes: 0 done, 1 failed, 2 usage error, 3 refused (nothing changed), 130 cancelled.
 
@@ -33,6 +38,7 @@ Alias (the predecessor's name): drc delete_unused_references`
       description: 'Only this collection.',
       options: ['environment_revisions', 'model_versions'],
     }),
+    input: inputFlag,
     'max-missing-percent': Flags.integer({
       default: 50,
       description: 'Refuse when more than this share of a repository’s references is missing from the registry.',
@@ -51,7 +57,8 @@ Alias (the predecessor's name): drc delete_unused_references`
     return {'registry.repository': this.flags.repository, 'registry.url': this.flags['registry-url']}
   }
 
-  async planChange({config, db}: MongoChangeContext): Promise<MongoChange> {
+  async planChange({config, db, log}: MongoChangeContext): Promise<MongoChange> {
+    const input = this.flags.input ? await readPlanInput(this.flags.input) : null
     const {docs, ...change} = await planMissing(db, config, {
       allowMissingRepositories: this.flags['allow-missing-repository'] ?? [],
       maxMissingPercent: this.flags['max-missing-percent'],
@@ -59,7 +66,11 @@ Alias (the predecessor's name): drc delete_unused_references`
       only: this.flags.collection as MongoRecordCollection | undefined,
     })
     this.docs = docs
-    return change
+    if (!input) return change
+    // --input only narrows: a record it names is removed only when this run finds its image missing too.
+    const removals = change.removals.filter((r) => namesRecord(input, r))
+    log(`--input ${input.file}: ${removals.length} of ${change.removals.length} records with a missing image named`)
+    return {...change, removals}
   }
 
   async recheck({config}: MongoChangeContext, removals: PlannedRemoval[]): Promise<Map<string, string>> {

@@ -1,5 +1,5 @@
 import {type Candidate, DeletionCommand, type DeletionFlags, type PlanContext} from '@drc/core'
-import {predecessorConfig, predecessorFlags} from '@drc/core'
+import {inputFlag, narrowToInput, predecessorConfig, predecessorFlags, readPlanInput} from '@drc/core'
 
 import {findUnusedEnvironments, type UnusedEnvironment} from '../../unused.js'
 
@@ -28,6 +28,8 @@ export default class UnusedDelete extends DeletionCommand<typeof UnusedDelete> {
 Dry run unless --apply. An environment is unused when no project default or pin, scheduler job, organization default, user preference, app version of a non-archived product, model version, existing workspace (whatever its state), workspace session or run uses any of its revisions. With --unused-since-days N, runs and sessions older than N days no longer count; usage of unknown age counts as in use, and images younger than usage.grace_period_days are in use. Archived environments are left to drc archived delete; per-revision clean-up is drc unused old-revisions.
 
 Right before each delete the image's usage is read again from MongoDB; a digest another tag outside the plan points at, and a revision a kept revision was cloned from, are kept. Deleting an environment's images does not remove it from Domino: users could still select it unless --mongo-cleanup removes its records.
+
+--input narrows the plan to what a file names: an ObjectId file, a drc plan report or the predecessor's unused-environments.json; what is no candidate now is never planned.
 Exit codes: 0 done, 1 failed, 2 usage error, 3 preflight refused (nothing changed), 4 some items failed, 130 cancelled.
 
 Alias (the predecessor's name): drc delete_unused_environments`
@@ -35,7 +37,7 @@ Alias (the predecessor's name): drc delete_unused_environments`
     '<%= config.bin %> <%= command.id %> --unused-since-days 90',
     '<%= config.bin %> <%= command.id %> --unused-since-days 90 --apply --backup --mongo-cleanup',
   ]
-  static flags = {...predecessorFlags}
+  static flags = {...predecessorFlags, input: inputFlag}
   static hiddenAliases = ['delete_unused_environments']
   static summary = 'Delete every image of unused non-archived environments, the active one included.'
 
@@ -51,6 +53,7 @@ Alias (the predecessor's name): drc delete_unused_environments`
       now: new Date(),
       unusedSinceDays: lifecycle['unused-since-days'],
     }
+    const input = this.flags.input ? await readPlanInput(this.flags.input) : null
     const found = await findUnusedEnvironments(db, rules)
     const losing = found.unused.filter((e) => e.revisions.some((r) => r.built && r.revisionId === e.activeRevisionId))
     log(`${found.unused.length} of ${found.checked} non-archived environments are unused`)
@@ -60,6 +63,7 @@ Alias (the predecessor's name): drc delete_unused_environments`
           'is deleted, Domino users could still select them (and their runs would fail to pull) unless ' +
           '--mongo-cleanup removes their records',
       )
-    return environmentCandidates(found.unused)
+    const candidates = environmentCandidates(found.unused)
+    return input ? narrowToInput(candidates, input, log) : candidates
   }
 }
