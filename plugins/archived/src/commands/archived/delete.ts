@@ -1,4 +1,9 @@
-import {type Candidate, DeletionCommand, inputFlag, inputKinds, type MongoRecord,
+import {
+  type Candidate,
+  DeletionCommand,
+  inputFlag,
+  inputKinds,
+  type MongoRecord,
   namesCandidate,
   openRegistryClient,
   type PlanContext,
