@@ -258,6 +258,8 @@ describe('@drc/plugin-archived: drc archived delete (lifecycle, real services)',
       in_use: inUse.length,
       mongo_kept: 0,
       mongo_removed: 0,
+      mongo_update_kept: 0,
+      mongo_updated: 0,
       planned: out.planned.length,
       skipped: out.skipped.length,
     })

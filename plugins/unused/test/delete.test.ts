@@ -1,4 +1,5 @@
 import {expect} from 'chai'
+import {MongoClient} from 'mongodb'
 import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -6,6 +7,7 @@ import path from 'node:path'
 import type {DeletionResult} from '../../../packages/core/src/lifecycle/index.js'
 import type {UnusedListResult} from '../src/commands/unused/list.js'
 
+import {services} from '../../../test/support/harness.js'
 import {linkedPluginsEnv} from '../../../test/support/plugin-cli.js'
 import {runCli} from '../../archived/test/helpers.js'
 import {buildWorld, mongoIds, presentTags, type Running, startWorld, type World} from './world.js'
@@ -111,6 +113,17 @@ function file(name: string, text: string): string {
   const f = path.join(mkdtempSync(path.join(tmpdir(), 'drc-unused-input-')), name)
   writeFileSync(f, text)
   return f
+}
+
+/** Every environments_v2 document, whole, by id (BSON types as stored). */
+async function environments(db: string): Promise<Map<string, unknown>> {
+  const client = await MongoClient.connect(services().mongo.uri)
+  try {
+    const docs = await client.db(db).collection('environments_v2').find({}).toArray()
+    return new Map(docs.map((d) => [String(d._id), d]))
+  } finally {
+    await client.close()
+  }
 }
 
 /** One tag entry of the predecessor's unused-environments.json (domain-spec §4.6). */
@@ -279,5 +292,36 @@ describe('@drc/plugin-unused: drc unused delete, whole environments (real regist
           .sort(),
       )
     })
+  })
+
+  it('--apply --archive archives only the emptied environments; drc mongo restore puts them back equal', async () => {
+    running = await startWorld(world, pluginEnv, 'unused_archive')
+    const before = await environments(running.db)
+    const since = ['--unused-since-days', String(SINCE)]
+    const dry = await runCli(['unused', 'delete', ...since, '--archive', '--json'], {env: running.env})
+    expect(dry.code, dry.stderr).to.equal(0)
+    expect(await environments(running.db)).to.deep.equal(before)
+    const r = await runCli(['unused', 'delete', ...since, '--archive', '--apply', '--force', '--json'], {
+      env: running.env,
+    })
+    expect(r.code, r.stderr + r.stdout).to.equal(0)
+    const out = r.json() as DeletionResult
+    const e = world.envs
+    // A and Q lost every image; C keeps C-1 (clone source) and B its shared digest: they stay unarchived.
+    expect(out.mongo_updates!.updated.map((u) => u.id).sort()).to.deep.equal([e.A.id, e.Q.id].sort())
+    const left = new Map(out.mongo_updates!.kept.map((k) => [k.id, k.reason]))
+    expect(left.get(e.C.id)).to.match(/was not deleted/)
+    expect(left.get(e.B.id)).to.match(/was not deleted/)
+    const after = await environments(running.db)
+    for (const [id, doc] of before) {
+      const archived = id === e.A.id || id === e.Q.id
+      expect(after.get(id), id).to.deep.equal(archived ? {...(doc as object), isArchived: true} : doc)
+    }
+
+    const restore = await runCli(['mongo', 'restore', out.report_path!, '--json'], {
+      env: running.env,
+    })
+    expect(restore.code, restore.stderr).to.equal(0)
+    expect(await environments(running.db)).to.deep.equal(before)
   })
 })

@@ -248,6 +248,7 @@ export abstract class DeletionCommand<T extends typeof Command> extends BaseComm
       `${c.planned} planned, ${c.in_use} in use now, ${c.skipped} kept, ${c.backed_up} backed up, ${c.deleted} deleted${c.deleted_unverified > 0 ? ` (+${c.deleted_unverified} unverified)` : ''}, ${c.failed} failed; predicted freed ${humanBytes(report.predicted_freed_bytes)}${report.apply ? ` (${humanBytes(report.predicted_freed_bytes_deleted)} by the deletes done)` : ''}`,
     )
     this.printMongoCleanup(report, reportPath)
+    this.printMongoUpdates(report, reportPath)
     this.printGc(report)
     if (reportPath) this.log(`report: ${reportPath}`)
   }
@@ -265,5 +266,14 @@ export abstract class DeletionCommand<T extends typeof Command> extends BaseComm
     for (const k of mc.kept) this.log(`  - MongoDB kept    ${k.collection} ${k.id}: ${k.reason}`)
     const undo = mc.removed.length > 0 ? `; undo: drc mongo restore ${reportPath ?? mc.journal}` : ''
     this.log(`MongoDB: ${mc.removed.length} records removed, ${mc.kept.length} kept${undo}`)
+  }
+
+  private printMongoUpdates(report: DeletionReport, reportPath: null | string): void {
+    const mu = report.mongo_updates
+    if (!mu) return
+    for (const u of mu.updated) this.log(`  ✓ MongoDB changed ${u.collection} ${u.id}: set ${JSON.stringify(u.set)}`)
+    for (const k of mu.kept) this.log(`  - MongoDB left    ${k.collection} ${k.id}: ${k.reason}`)
+    const undo = mu.updated.length > 0 ? `; undo: drc mongo restore ${reportPath ?? mu.journal}` : ''
+    this.log(`MongoDB: ${mu.updated.length} documents changed, ${mu.kept.length} left as they were${undo}`)
   }
 }

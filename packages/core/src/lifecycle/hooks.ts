@@ -32,6 +32,12 @@ export interface LifecycleHookPayloads {
     removed: Array<{collection: string; id: string}>
     strategy: string
   }
+  /** After the MongoDB changes strategies asked for (e.g. --archive): each changed document and each one kept. */
+  'drc:mongo-update': {
+    kept: Array<{collection: string; id: string; reason: string}>
+    strategy: string
+    updated: Array<{collection: string; id: string}>
+  }
   /** After planning (dry run and --apply): what is expected to go, what is in use now, what is kept. */
   'drc:plan': {plan: DeletionPlan; strategy: string}
   /** After the delete phase: one outcome per planned item (deleted, deleted-unverified, skipped, failed). */

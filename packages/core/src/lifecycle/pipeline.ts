@@ -14,6 +14,7 @@ import {confirmPhase} from './phases/confirm.js'
 import {deletePhase} from './phases/delete.js'
 import {gcPhase} from './phases/gc.js'
 import {mongoCleanupPhase} from './phases/mongo-cleanup.js'
+import {mongoUpdatePhase} from './phases/mongo-update.js'
 import {planPhase} from './phases/plan.js'
 import {preflightPhase} from './phases/preflight.js'
 import {relockPhase} from './phases/relock.js'
@@ -34,6 +35,8 @@ export const PHASES: readonly Phase[] = [
   relockPhase,
   // Registry first, MongoDB second (invariant 6): only records of images whose delete succeeded.
   mongoCleanupPhase,
+  // After the clean-up: a document it removed is not changed (kept, "no longer in MongoDB").
+  mongoUpdatePhase,
   // Last: GC needs the registry re-locked and only the records of what is gone cleaned.
   gcPhase,
 ]

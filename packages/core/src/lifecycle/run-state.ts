@@ -3,6 +3,7 @@ import type {Db} from 'mongodb'
 import type {BlobGraph} from '../analysis/graph.js'
 import type {DrcConfig, LoadedConfig} from '../config/types.js'
 import type {MongoCleanupResult} from '../mongo/types.js'
+import type {MongoUpdateResult} from '../mongo/updates.js'
 import type {RegistryClient} from '../registry/client.js'
 import type {UsageRules} from '../usage/types.js'
 import type {FireHook} from './hooks.js'
@@ -53,7 +54,7 @@ export type LockState = 'never unlocked' | 'not needed' | 'RE-LOCK FAILED' | 're
 
 /** The phases in their order (design.md "The deletion lifecycle"); the audit report names the one reached. */
 export type PhaseName =
-  'audit' | 'backup' | 'confirm' | 'delete' | 'gc' | 'mongo-cleanup' | 'plan' | 'preflight' | 'relock'
+  'audit' | 'backup' | 'confirm' | 'delete' | 'gc' | 'mongo-cleanup' | 'mongo-update' | 'plan' | 'preflight' | 'relock'
 
 /** Everything the phases share: each phase reads what earlier phases left and adds its own part. */
 export interface RunState {
@@ -80,6 +81,8 @@ export interface RunState {
   lockOwnsSignals: boolean
   /** What --mongo-cleanup removed (saved whole) and kept; null when it did not run. */
   mongoCleanup: MongoCleanupResult | null
+  /** What the candidates' mongoUpdates changed (each saved whole) and kept; null when none was asked for. */
+  mongoUpdates: MongoUpdateResult | null
   readonly opts: PipelineOptions
   outcomes: ItemOutcome[]
   /** The last phase that started. */
@@ -111,6 +114,7 @@ export function newRunState(opts: PipelineOptions): RunState {
     lock: 'not needed',
     lockOwnsSignals: false,
     mongoCleanup: null,
+    mongoUpdates: null,
     opts,
     outcomes: [],
     phase: 'plan',

@@ -1,6 +1,7 @@
 import type {Db} from 'mongodb'
 
 import type {DrcConfig} from '../config/types.js'
+import type {PlannedUpdate} from '../mongo/updates.js'
 
 /** The MongoDB collections --mongo-cleanup may remove documents from (domain-spec §3.6–3.8). */
 export type MongoRecordCollection = 'environment_revisions' | 'environments_v2' | 'model_versions' | 'models'
@@ -23,6 +24,11 @@ export interface Candidate {
    * and its environment (which goes only when none of its revisions remain). None: the run cleans nothing for it.
    */
   mongo?: MongoRecord[]
+  /**
+   * Changes to make (phases/mongo-update.ts) once the image of every candidate naming the same document was
+   * deleted, e.g. `isArchived: true` on an emptied environment; each document saved whole first (drc mongo restore).
+   */
+  mongoUpdates?: PlannedUpdate[]
   /** Why the strategy proposes it, e.g. "environment 64f… archived". Kept in the plan and audit reports. */
   reason: string
   repository: string

@@ -1,4 +1,5 @@
 import type {MongoCleanupResult} from '../../mongo/types.js'
+import type {MongoUpdateResult} from '../../mongo/updates.js'
 import type {ResumeInfo} from '../resume.js'
 import type {LockState, Phase, PhaseName, RunState} from '../run-state.js'
 import type {ItemOutcome, PlanItem, SkippedItem} from '../types.js'
@@ -28,6 +29,9 @@ export interface DeletionReport {
     /** --mongo-cleanup: records kept (guards, image not deleted) and removed (saved whole in mongo_cleanup). */
     mongo_kept: number
     mongo_removed: number
+    mongo_update_kept: number
+    /** Documents changed as the strategy asked once their images were gone (mongo_updates), and kept unchanged. */
+    mongo_updated: number
     planned: number
     skipped: number
   }
@@ -45,6 +49,8 @@ export interface DeletionReport {
   lock: LockState
   /** --mongo-cleanup: every removed document whole (Extended JSON, for `drc mongo restore`), and what was kept. */
   mongo_cleanup: MongoCleanupResult | null
+  /** Documents changed once their images were gone (e.g. --archive), each previous version whole: drc mongo restore. */
+  mongo_updates: MongoUpdateResult | null
   /** The last phase that started (where a cancelled or failed run stopped). */
   phase: PhaseName
   /** The hash of the planned items (the journal's name: checkpoints/<plan_id>.jsonl; --operation-id picks it). */
@@ -112,6 +118,8 @@ export function buildReport(st: RunState): DeletionReport {
       in_use: plan.inUse.length,
       mongo_kept: st.mongoCleanup?.kept.length ?? 0,
       mongo_removed: st.mongoCleanup?.removed.length ?? 0,
+      mongo_update_kept: st.mongoUpdates?.kept.length ?? 0,
+      mongo_updated: st.mongoUpdates?.updated.length ?? 0,
       planned: plan.items.length,
       skipped: skipped.length,
     },
@@ -125,6 +133,7 @@ export function buildReport(st: RunState): DeletionReport {
     in_use: plan.inUse,
     lock: st.lock,
     mongo_cleanup: st.mongoCleanup,
+    mongo_updates: st.mongoUpdates,
     phase: st.phase,
     plan_id: st.journal?.journal.plan_id ?? null,
     planned: plan.items,

@@ -11,34 +11,56 @@ const tagKey = (repository: string, tag: string) => `${normalizeRepository(repos
 const recordKey = (r: MongoRecord) => `${r.collection}/${r.id}`
 
 /**
- * Which records may be cleaned: a record goes only when the image of every candidate naming it was deleted and
+ * Which documents a run may touch: one goes only when the image of every candidate naming it was deleted and
  * verified gone (status `deleted`, or recorded deleted by the interrupted run this one resumed). `deleted-unverified`
- * does not count: the registry accepted the delete but nothing confirmed it, so the record stays.
+ * does not count: the registry accepted the delete but nothing confirmed it, so the document stays as it is.
  */
+export function gatedByDeletion<T>(
+  candidates: readonly Candidate[],
+  outcomes: readonly ItemOutcome[],
+  itemsOf: (c: Candidate) => readonly T[] | undefined,
+  keyOf: (item: T) => string,
+): {eligible: T[]; kept: Array<{item: T; reason: string}>} {
+  const statusOf = new Map<string, string>()
+  for (const o of outcomes)
+    for (const t of o.tags) statusOf.set(tagKey(o.repository, t), o.reason ? `${o.status}: ${o.reason}` : o.status)
+  const byKey = new Map<string, {item: T; tags: Set<string>}>()
+  for (const c of candidates)
+    for (const item of itemsOf(c) ?? []) {
+      const entry = byKey.get(keyOf(item)) ?? {item, tags: new Set<string>()}
+      entry.tags.add(tagKey(c.repository, c.tag))
+      byKey.set(keyOf(item), entry)
+    }
+
+  const eligible: T[] = []
+  const kept: Array<{item: T; reason: string}> = []
+  for (const {item, tags} of byKey.values()) {
+    const notGone = [...tags].find((t) => statusOf.get(t) !== 'deleted')
+    if (notGone === undefined) eligible.push(item)
+    else kept.push({item, reason: `image ${notGone} was not deleted (${statusOf.get(notGone) ?? 'not planned'})`})
+  }
+
+  return {eligible, kept}
+}
+
+/** The records --mongo-cleanup may remove (gatedByDeletion over the candidates' `mongo` records). */
 export function eligibleRecords(
   candidates: readonly Candidate[],
   outcomes: readonly ItemOutcome[],
 ): {eligible: MongoRecord[]; kept: KeptRecord[]} {
-  const statusOf = new Map<string, string>()
-  for (const o of outcomes)
-    for (const t of o.tags) statusOf.set(tagKey(o.repository, t), o.reason ? `${o.status}: ${o.reason}` : o.status)
-  const byRecord = new Map<string, {record: MongoRecord; tags: Set<string>}>()
-  for (const c of candidates)
-    for (const record of c.mongo ?? []) {
-      const entry = byRecord.get(recordKey(record)) ?? {record, tags: new Set<string>()}
-      entry.tags.add(tagKey(c.repository, c.tag))
-      byRecord.set(recordKey(record), entry)
-    }
+  const {eligible, kept} = gatedByDeletion(candidates, outcomes, (c) => c.mongo, recordKey)
+  return {eligible, kept: kept.map(({item, reason}) => ({...item, reason}))}
+}
 
-  const eligible: MongoRecord[] = []
-  const kept: KeptRecord[] = []
-  for (const {record, tags} of byRecord.values()) {
-    const notGone = [...tags].find((t) => statusOf.get(t) !== 'deleted')
-    if (notGone === undefined) eligible.push(record)
-    else kept.push({...record, reason: `image ${notGone} was not deleted (${statusOf.get(notGone) ?? 'not planned'})`})
-  }
-
-  return {eligible, kept}
+/** This run's outcomes plus, with --resume, the images the interrupted run deleted (their records never cleaned). */
+export function deletedSoFar(st: RunState): ItemOutcome[] {
+  const earlier = (st.resume?.already_deleted ?? [])
+    .filter((d) => d.status === 'deleted')
+    .map((d) => {
+      const at = d.key.lastIndexOf('@')
+      return {digest: d.key.slice(at + 1), repository: d.key.slice(0, at), status: 'deleted' as const, tags: d.tags}
+    })
+  return [...st.outcomes, ...earlier]
 }
 
 /**
@@ -55,14 +77,7 @@ export const mongoCleanupPhase: Phase = {
       import('../../mongo/cleanup.js'),
       import('../../reports/store.js'),
     ])
-    // --resume: images the interrupted run deleted count as deleted (their records were never cleaned).
-    const earlier = (st.resume?.already_deleted ?? [])
-      .filter((d) => d.status === 'deleted')
-      .map((d) => {
-        const at = d.key.lastIndexOf('@')
-        return {digest: d.key.slice(at + 1), repository: d.key.slice(0, at), status: 'deleted' as const, tags: d.tags}
-      })
-    const {eligible, kept} = eligibleRecords(st.candidates, [...st.outcomes, ...earlier])
+    const {eligible, kept} = eligibleRecords(st.candidates, deletedSoFar(st))
     const result: MongoCleanupResult = {database: st.db!.databaseName, journal: null, kept, removed: []}
     st.mongoCleanup = result
     const slug = st.opts.strategy.replaceAll(/[^a-z0-9]+/gi, '-').toLowerCase()
