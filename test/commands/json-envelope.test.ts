@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
@@ -41,6 +41,25 @@ const CONFIG_AS_RESULT: Record<string, {args: string[]; status: number}> = {
 const READS_NO_CONFIG = new Set(['config:init'])
 
 const words = (id: string): string[] => id.split(':')
+
+/**
+ * The result keys docs/json-output.md lists per command: a `### ` heading naming one or more `drc <command>`,
+ * then a line `Result keys: `a`, `b`` (keys a command only sometimes has are written `c?`).
+ */
+function documentedKeys(): Map<string, {optional: string[]; required: string[]}> {
+  const doc = readFileSync(path.join(REPO_ROOT, 'docs/json-output.md'), 'utf8')
+  const out = new Map<string, {optional: string[]; required: string[]}>()
+  for (const m of doc.matchAll(/^### (.+)\n+Result keys: (.+)$/gm)) {
+    const keys = [...m[2].matchAll(/`([^`]+)`/g)].map((k) => k[1])
+    const entry = {
+      optional: keys.filter((k) => k.endsWith('?')).map((k) => k.slice(0, -1)),
+      required: keys.filter((k) => !k.endsWith('?')),
+    }
+    for (const c of m[1].matchAll(/`drc ([^`]+)`/g)) out.set(c[1].replaceAll(' ', ':'), entry)
+  }
+
+  return out
+}
 
 /** A command's required arguments: known sample values, else a placeholder (a new command is still covered). */
 function argsOf(c: Listed): string[] {
@@ -194,6 +213,36 @@ describe('--json: one envelope for every command of the core and of each plugin'
           expect((e.warnings as string[]).join('\n'), k.id).to.include('no_such_section')
         expect(r.stderr, k.id).not.to.include('no_such_section')
       })
+
+    it('every result has exactly the keys docs/json-output.md documents for its command', () => {
+      const documented = documentedKeys()
+      const runs = [
+        ...cases,
+        {args: [], id: 'archived:delete'},
+        {args: [], id: 'unused:delete'},
+        {args: [], id: 'unused:archive'},
+        {args: [], id: 'unused:old-revisions'},
+        {args: [], id: 'unused:reset-defaults'},
+        {args: [], id: 'references:delete'},
+        {args: [], id: 'report:image-size'},
+        {args: [], id: 'report:user-size'},
+        {args: [], id: 'reports'},
+        {args: [], id: 'registry:status'},
+        {args: [], id: 'backup:list'},
+      ]
+      const problems: string[] = []
+      for (const k of runs) {
+        const r = runCli([...words(k.id), ...k.args, '--json'], {cwd: dir, env: okEnv})
+        const keys = Object.keys(expectSuccess(r, k.id, k.status ?? 0).result as object).sort()
+        const doc = documented.get(k.id)
+        const missing = doc ? doc.required.filter((key) => !keys.includes(key)) : []
+        const extra = keys.filter((key) => !doc || (!doc.required.includes(key) && !doc.optional.includes(key)))
+        if (!doc || missing.length > 0 || extra.length > 0)
+          problems.push(`drc ${k.id}: ${doc ? '' : 'no section; '}missing [${missing}] undocumented [${extra}]`)
+      }
+
+      expect(problems).to.deep.equal([])
+    })
 
     it('deactivated users --json (needs Keycloak)', function () {
       if (!s.keycloak) this.skip()
