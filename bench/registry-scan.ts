@@ -13,16 +13,7 @@
  * bin/run.js, with the manifest `npm run build` writes, or without one after a bare `npx tsc -b` (the row says which).
  */
 import {spawn} from 'node:child_process'
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -30,7 +21,7 @@ import {fileURLToPath} from 'node:url'
 import {RegistryClient, sha256Digest} from '../packages/core/src/registry/client.js'
 import {mapLimit} from '../packages/core/src/registry/map-limit.js'
 import {MANIFEST_ACCEPT, MediaType} from '../packages/core/src/registry/media-types.js'
-import {writeCliManifest} from '../scripts/manifest.js'
+import {stageInstalledCli} from '../scripts/manifest.js'
 
 export interface BenchRow {
   name: string
@@ -95,20 +86,6 @@ export async function seedRegistry(url: string, from: number, to: number, concur
     await client.putManifest(i % 5 === 4 ? REPOS[1] : REPOS[0], tag, manifest, MediaType.OCI_MANIFEST)
   })
   await client.close()
-}
-
-/**
- * The CLI as `npm install` lays it out (package.json, bin/, dist/, oclif.manifest.json), in `dir`: dist and
- * node_modules linked from the checkout, the manifest written by scripts/manifest.ts. Returns its bin/run.js.
- */
-export function stageInstalledCli(dir: string): string {
-  mkdirSync(path.join(dir, 'bin'), {recursive: true})
-  copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'))
-  copyFileSync(path.join(ROOT, 'bin/run.js'), path.join(dir, 'bin/run.js'))
-  symlinkSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'))
-  symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'))
-  writeCliManifest(dir, path.join(ROOT, 'plugins'))
-  return path.join(dir, 'bin/run.js')
 }
 
 interface ProcessRun {
@@ -267,7 +244,7 @@ export async function benchRegistryScan(opts: RegistryScanOptions): Promise<stri
   const results: SizeResult[] = []
   const cliDir = mkdtempSync(path.join(os.tmpdir(), 'drc-bench-cli-'))
   try {
-    const bin = stageInstalledCli(cliDir)
+    const bin = stageInstalledCli(ROOT, cliDir)
     let pushed = 0
     for (const size of opts.sizes) {
       const t0 = performance.now()

@@ -9,7 +9,16 @@
  * Usage: node --import tsx scripts/manifest.ts [cliDir] [--plugins <dir>]  (defaults: the cwd, <cliDir>/plugins)
  */
 import {spawnSync} from 'node:child_process'
-import {existsSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import {createRequire} from 'node:module'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -93,6 +102,20 @@ export function writeCliManifest(cliDir: string, pluginsDir = path.join(cliDir, 
 
   writeFileSync(file, JSON.stringify(manifest, null, 2))
   return manifest
+}
+
+/**
+ * The CLI of the checkout `root` as `npm install` lays it out (package.json, bin/, dist/, oclif.manifest.json), in
+ * `dir`: dist and node_modules linked, the manifest written as above. Returns its bin/run.js (bench and tests).
+ */
+export function stageInstalledCli(root: string, dir: string): string {
+  mkdirSync(path.join(dir, 'bin'), {recursive: true})
+  copyFileSync(path.join(root, 'package.json'), path.join(dir, 'package.json'))
+  copyFileSync(path.join(root, 'bin/run.js'), path.join(dir, 'bin/run.js'))
+  symlinkSync(path.join(root, 'dist'), path.join(dir, 'dist'))
+  symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'))
+  writeCliManifest(dir, path.join(root, 'plugins'))
+  return path.join(dir, 'bin/run.js')
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -1,10 +1,10 @@
 import {expect} from 'chai'
 import {spawnSync} from 'node:child_process'
-import {copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-import {writeCliManifest} from '../../scripts/manifest.js'
+import {stageInstalledCli} from '../../scripts/manifest.js'
 import {pushImages} from '../fixtures/push-images.js'
 import {isolatedOclifEnv, REPO_ROOT} from '../support/cli.js'
 import {services} from '../support/harness.js'
@@ -25,17 +25,6 @@ const FOREIGN = [
   '/undici/lib/mock/',
 ]
 
-/** The CLI laid out as `npm install` does (its manifest included), dist and node_modules linked from the checkout. */
-function installedCli(dir: string): string {
-  mkdirSync(path.join(dir, 'bin'), {recursive: true})
-  copyFileSync(path.join(REPO_ROOT, 'package.json'), path.join(dir, 'package.json'))
-  copyFileSync(path.join(REPO_ROOT, 'bin/run.js'), path.join(dir, 'bin/run.js'))
-  symlinkSync(path.join(REPO_ROOT, 'dist'), path.join(dir, 'dist'))
-  symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'))
-  writeCliManifest(dir, path.join(REPO_ROOT, 'plugins'))
-  return path.join(dir, 'bin/run.js')
-}
-
 // The per-process cost of the scan bench (npm run bench -- --only 'registry scan'): what one scan loads.
 describe('a --json scan of the installed CLI loads its own command and the scan path only', function () {
   this.timeout(120_000)
@@ -47,7 +36,7 @@ describe('a --json scan of the installed CLI loads its own command and the scan 
     const {registry} = services()
     dir = mkdtempSync(path.join(os.tmpdir(), 'drc-scan-imports-'))
     mkdirSync(path.join(dir, 'home')) // no ~/.kube/config
-    bin = installedCli(path.join(dir, 'cli'))
+    bin = stageInstalledCli(REPO_ROOT, path.join(dir, 'cli'))
     const client = testClient(registry.url)
     await pushImages(client, [
       {layers: [{seed: 'scan-imports', size: 1024}], repository: `${REPO}/environment`, tags: ['e1', 'e2']},
