@@ -14,6 +14,7 @@ export type {ExitCodeValue} from './lib/exit-codes.js'
 export type {ErrorEnvelope, SuccessEnvelope} from './lib/json-envelope.js'
 export {columnNames, formatTable, tableFlags} from './lib/table.js'
 export type {Cell, TableColumn, TableFlagValues} from './lib/table.js'
+export {archiveFlag} from './lifecycle/archive-flag.js'
 export {normalizeRepository} from './lifecycle/digest-plan.js'
 export {DeletionCommand} from './lifecycle/index.js'
 export type {
@@ -59,6 +60,7 @@ export type {
   UndoUpdatesResult,
   UpdateCollection,
 } from './mongo/updates.js'
+export {archiveEnvironmentUpdate} from './mongo/updates.js'
 export {NotFoundError} from './registry/errors.js'
 export {openRegistryClient} from './registry/open.js'
 export {connectKeycloak, keycloakConfigured} from './services/keycloak.js'

@@ -10,7 +10,7 @@ import {listDeactivatedUsers} from './users.js'
  */
 export async function planDeactivated(
   {config, db, log}: Pick<PlanContext, 'config' | 'db' | 'log'>,
-  opts: {unusedSinceDays?: number},
+  opts: {archive?: boolean; unusedSinceDays?: number},
 ): Promise<Candidate[]> {
   if (!config.keycloak.url)
     throw new DrcError('Keycloak is not configured: this strategy needs to know which users are deactivated', {
@@ -23,6 +23,7 @@ export async function planDeactivated(
   const unnamed = users.filter((u) => !u.dominoUserId).length
   if (unnamed > 0) log(`${unnamed} deactivated users have no domino-user-id attribute: ignored`)
   const {candidates, kept} = await planPrivateEnvironments(db, users, {
+    archive: opts.archive,
     defaultRepository: `${config.registry.repository}/environment`,
     rules: {gracePeriodDays: config.usage.grace_period_days, now: new Date(), unusedSinceDays: opts.unusedSinceDays},
   })

@@ -1,6 +1,7 @@
 import type {Db} from 'mongodb'
 
 import {
+  archiveEnvironmentUpdate,
   buildUsageGraph,
   type Candidate,
   evaluateUsage,
@@ -81,7 +82,7 @@ export function environmentUse(
 export async function planPrivateEnvironments(
   db: Db,
   users: DeactivatedUser[],
-  opts: {defaultRepository: string; rules: UsageRules},
+  opts: {archive?: boolean; defaultRepository: string; rules: UsageRules},
 ): Promise<PrivateEnvironmentsPlan> {
   const envs = users.flatMap((u) => u.privateEnvironments.map((e) => ({...e, user: u})))
   const revisions = await revisionsOf(
@@ -101,13 +102,18 @@ export async function planPrivateEnvironments(
       continue
     }
 
+    const reason = `private environment ${e.id} "${e.name}" of deactivated user ${owner}, unused`
+    // --archive: an archived one stays as it is; another is archived once every one of its images is gone.
+    const archive =
+      opts.archive && !e.archived ? [archiveEnvironmentUpdate(e.id, `--archive: every image of ${reason} deleted`)] : []
     for (const r of revs)
       plan.candidates.push({
         mongo: [
           {collection: 'environment_revisions', id: r.id},
           {collection: 'environments_v2', id: e.id},
         ],
-        reason: `private environment ${e.id} "${e.name}" of deactivated user ${owner}, unused`,
+        ...(archive.length > 0 ? {mongoUpdates: archive} : {}),
+        reason,
         repository: r.repository,
         tag: r.tag,
       })

@@ -7,7 +7,7 @@ export interface DeactivatedUser {
   dominoUserId: null | string
   email: null | string
   keycloakId: string
-  privateEnvironments: Array<{activeRevisionId: null | string; id: string; name: string}>
+  privateEnvironments: Array<{activeRevisionId: null | string; archived: boolean; id: string; name: string}>
   username: string
 }
 
@@ -54,13 +54,18 @@ export async function listDeactivatedUsers(
       .collection('environments_v2')
       .find(
         {$and: [idFilter('ownerId', byId.keys()), {visibility: 'Private'}]},
-        {projection: {activeRevisionId: 1, name: 1, ownerId: 1}},
+        {projection: {activeRevisionId: 1, isArchived: 1, name: 1, ownerId: 1}},
       )
     for await (const e of cursor) {
       const id = hexOf(e._id)
       const owner = byId.get(hexOf(e.ownerId) ?? '')
       if (id && owner)
-        owner.privateEnvironments.push({activeRevisionId: hexOf(e.activeRevisionId), id, name: String(e.name ?? '')})
+        owner.privateEnvironments.push({
+          activeRevisionId: hexOf(e.activeRevisionId),
+          archived: e.isArchived === true,
+          id,
+          name: String(e.name ?? ''),
+        })
     }
   }
 

@@ -28,13 +28,16 @@ describe('@drc/plugin-deactivated: drc deactivated delete (Keycloak + FerretDB +
   // e1: unused, old run only (beyond --unused-since-days); e9: archived, unused. Both go whole.
   // e2: ran 2 days ago; e3: another user's project default; e4: its digest also carries e5's tag (in use).
   // e6: owner is a disabled user without domino-user-id; e7: an enabled user's; e8: public. All stay.
-  const env = Object.fromEntries(['e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7', 'e8', 'e9'].map((k) => [k, oldId()]))
+  // ea: unused too, but its image is pushed only for the --archive test (until then: not in the registry).
+  const env = Object.fromEntries(['e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7', 'e8', 'e9', 'ea'].map((k) => [k, oldId()]))
   const rev = Object.fromEntries(
-    ['e1a', 'e1b', 'e2', 'e3a', 'e3b', 'e4', 'e5', 'e6', 'e7', 'e8', 'e9a', 'e9b'].map((k) => [k, oldId()]),
+    ['e1a', 'e1b', 'e2', 'e3a', 'e3b', 'e4', 'e5', 'e6', 'e7', 'e8', 'e9a', 'e9b', 'eaa'].map((k) => [k, oldId()]),
   )
   const tagOf = (k: string) => `${env[k.slice(0, 2)]}-${k.length > 2 ? k.codePointAt(2)! - 96 : 1}`
   const expectedGone = ['e1a', 'e1b', 'e9a', 'e9b'].map((k) => tagOf(k)).sort()
-  const allTags = Object.keys(rev).map((k) => tagOf(k))
+  const allTags = Object.keys(rev)
+    .filter((k) => k !== 'eaa')
+    .map((k) => tagOf(k))
   const db = `plugin_deactivated_delete_${randomUUID().slice(0, 8)}`
   const realm = `DrcDeactivatedDelete${randomUUID().slice(0, 6)}`
   let registry: RegistryHandle | undefined
@@ -95,6 +98,7 @@ describe('@drc/plugin-deactivated: drc deactivated delete (Keycloak + FerretDB +
         environment('e7', u2),
         environment('e8', u1, {visibility: 'Public'}),
         environment('e9', u1, {isArchived: true}),
+        environment('ea', u1),
       ],
       projects: [
         {
@@ -112,7 +116,7 @@ describe('@drc/plugin-deactivated: drc deactivated delete (Keycloak + FerretDB +
     registry = await startRegistry()
     const client = testClient(registry.url)
     for (const k of Object.keys(rev)) {
-      if (k === 'e5') continue
+      if (k === 'e5' || k === 'eaa') continue
       // e4's image also carries e5's tag: one digest, one tag in use.
       const tags = k === 'e4' ? [tagOf('e4'), tagOf('e5')] : [tagOf(k)]
       // eslint-disable-next-line no-await-in-loop
@@ -169,5 +173,30 @@ describe('@drc/plugin-deactivated: drc deactivated delete (Keycloak + FerretDB +
     const after = await snapshot(db)
     expect(after.environment_revisions.length).to.equal(before.environment_revisions.length - 4)
     expect(after.environments_v2.length).to.equal(before.environments_v2.length - 2)
+  })
+
+  it('--apply --archive archives the environment whose images all went; drc mongo restore puts it back equal', async () => {
+    await pushImages(testClient(registry!.url), [
+      {layers: [{seed: 'dd-eaa', size: 512}], repository: ENV_REPO, tags: [tagOf('eaa')]},
+    ])
+    const before = await snapshot(db)
+    const r = await runCli(
+      ['deactivated', 'delete', '--unused-since-days', '30', '--apply', '--force', '--archive', '--json'],
+      {env: runEnv},
+    )
+    expect(r.code, r.stderr + r.stdout).to.equal(0)
+    const out = resultOf<DeletionResult>(r.stdout)
+    expect(out.deleted.flatMap((d) => d.tags)).to.deep.equal([tagOf('eaa')])
+    expect(out.mongo_updates!.updated.map((u) => u.id)).to.deep.equal([env.ea])
+    const after = await snapshot(db)
+    const changed = after.environments_v2.filter((d) => !before.environments_v2.includes(d))
+    expect(changed, 'exactly one environment changed').to.have.length(1)
+    const doc = JSON.parse(changed[0]) as {_id: {$oid: string}; isArchived: boolean}
+    expect([doc._id.$oid, doc.isArchived]).to.deep.equal([env.ea, true])
+    expect({...after, environments_v2: []}).to.deep.equal({...before, environments_v2: []})
+
+    const restore = await runCli(['mongo', 'restore', out.report_path!, '--json'], {env: runEnv})
+    expect(restore.code, restore.stderr).to.equal(0)
+    expect(await snapshot(db)).to.deep.equal(before)
   })
 })

@@ -8,7 +8,7 @@ export const DEACTIVATED_PLUGIN = '@drc/plugin-deactivated'
 
 export type PlanDeactivated = (
   ctx: Pick<PlanContext, 'config' | 'db' | 'log'>,
-  opts: {unusedSinceDays?: number},
+  opts: {archive?: boolean; unusedSinceDays?: number},
 ) => Promise<Candidate[]>
 
 /**
@@ -33,9 +33,12 @@ export async function loadPlanDeactivated(config: Config): Promise<PlanDeactivat
   return mod.planDeactivated as PlanDeactivated
 }
 
+const sameDoc = (a: {collection: string; id: string}, b: {collection: string; id: string}) =>
+  a.collection === b.collection && a.id === b.id
+
 /**
  * One plan from both strategies: unused environments first, then the deactivated users' private ones. An image
- * both propose is planned once, with both reasons (and both sets of records for --mongo-cleanup).
+ * both propose is planned once, with both reasons (and both sets of records for --mongo-cleanup and --archive).
  */
 export function mergeCandidates(first: Candidate[], second: Candidate[]): Candidate[] {
   const byImage = new Map<string, Candidate>()
@@ -43,13 +46,14 @@ export function mergeCandidates(first: Candidate[], second: Candidate[]): Candid
     const key = `${c.repository}:${c.tag}`
     const seen = byImage.get(key)
     if (!seen) {
-      byImage.set(key, {...c, mongo: [...(c.mongo ?? [])]})
+      byImage.set(key, {...c, mongo: [...(c.mongo ?? [])], mongoUpdates: [...(c.mongoUpdates ?? [])]})
       continue
     }
 
     seen.reason = `${seen.reason}; ${c.reason}`
-    for (const m of c.mongo ?? [])
-      if (!seen.mongo!.some((x) => x.collection === m.collection && x.id === m.id)) seen.mongo!.push(m)
+    for (const m of c.mongo ?? []) if (!seen.mongo!.some((x) => sameDoc(x, m))) seen.mongo!.push(m)
+    // The mongo-update phase takes each document once, whichever candidates name it.
+    seen.mongoUpdates!.push(...(c.mongoUpdates ?? []))
   }
 
   return [...byImage.values()]

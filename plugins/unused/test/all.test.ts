@@ -90,14 +90,21 @@ describe('@drc/plugin-unused: drc unused all, both strategies in one lifecycle (
     expect((alias.json() as DeletionResult).planned.flatMap((i) => i.tags).sort()).to.deep.equal(tags(['A', 'D', 'Z']))
   })
 
-  it('--apply deletes exactly those images in one run (one audit report); everything else stays', async () => {
+  it('--apply --archive deletes exactly those images in one run (one audit report); everything else stays', async () => {
     running = await startWorld(world, bothEnv, 'unused_all_apply')
-    const r = await runCli(['unused', 'all', '--unused-since-days', '30', '--apply', '--force', '--json'], {
-      env: running.env,
-    })
+    const r = await runCli(
+      ['unused', 'all', '--unused-since-days', '30', '--apply', '--force', '--archive', '--json'],
+      {
+        env: running.env,
+      },
+    )
     expect(r.code, r.stderr + r.stdout).to.equal(0)
     const out = r.json() as DeletionResult
     expect(out.deleted.flatMap((o) => o.tags).sort()).to.deep.equal(tags(['A', 'D', 'Z']))
+    // Archived once each (D is named by both strategies); Z already is.
+    const archived = out.mongo_updates!.updated.map((u) => u.id)
+    expect(archived.sort()).to.deep.equal([world.envs.A.id, world.envs.D.id].sort())
+    expect(out.mongo_updates!.kept).to.deep.equal([])
     expect(await presentTags(running.registry)).to.deep.equal(tags(['E', 'K']))
     const audits = readdirSync(running.env.OUTPUT_DIR, {recursive: true})
       .map(String)

@@ -63,6 +63,21 @@ export interface UndoUpdatesResult {
   reverted: Array<{collection: string; id: string}>
 }
 
+/**
+ * Archives one environment (`isArchived: true`), only while it is still not archived: one archived (or restored)
+ * since the plan is left alone. `drc unused archive` and every whole-environment strategy's --archive use it.
+ */
+export function archiveEnvironmentUpdate(environmentId: string, reason: string): PlannedUpdate {
+  return {
+    collection: 'environments_v2',
+    expect: {isArchived: false},
+    id: environmentId,
+    reason,
+    set: {isArchived: true},
+    unset: [],
+  }
+}
+
 const BATCH = 50
 
 type EJSON = typeof import('mongodb').BSON.EJSON

@@ -1,4 +1,5 @@
 import {
+  archiveEnvironmentUpdate,
   type MongoChange,
   MongoChangeCommand,
   type MongoChangeContext,
@@ -46,15 +47,7 @@ Alias (the predecessor's name): drc archive_unused_environments`
     return {
       kept: found.inUse.map((e) => ({collection: 'environments_v2', id: e.environmentId, reason: e.reason})),
       removals: [],
-      updates: found.unused.map((e) => ({
-        collection: 'environments_v2',
-        // Only while it is still not archived: an environment archived (or restored) meanwhile is left alone.
-        expect: {isArchived: false},
-        id: e.environmentId,
-        reason: e.evidence,
-        set: {isArchived: true},
-        unset: [],
-      })),
+      updates: found.unused.map((e) => archiveEnvironmentUpdate(e.environmentId, e.evidence)),
     }
   }
 

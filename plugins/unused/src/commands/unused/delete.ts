@@ -1,18 +1,22 @@
 import {type Candidate, DeletionCommand, type DeletionFlags, type PlanContext} from '@drc/core'
-import {inputFlag, narrowToInput, predecessorConfig, predecessorFlags, readPlanInput} from '@drc/core'
-import {Flags} from '@oclif/core'
+import {
+  archiveEnvironmentUpdate,
+  archiveFlag,
+  inputFlag,
+  narrowToInput,
+  predecessorConfig,
+  predecessorFlags,
+  readPlanInput,
+} from '@drc/core'
 
 import {findUnusedEnvironments, type UnusedEnvironment} from '../../unused.js'
 
 /** --archive: once every image of the environment is gone, `isArchived: true` (only while it is still false). */
-const archiveUpdate = (e: UnusedEnvironment) => ({
-  collection: 'environments_v2' as const,
-  expect: {isArchived: false},
-  id: e.environmentId,
-  reason: `--archive: every image of unused environment "${e.name ?? e.environmentId}" deleted`,
-  set: {isArchived: true},
-  unset: [],
-})
+const archiveUpdate = (e: UnusedEnvironment) =>
+  archiveEnvironmentUpdate(
+    e.environmentId,
+    `--archive: every image of unused environment "${e.name ?? e.environmentId}" deleted`,
+  )
 
 /**
  * Every revision image of an unused environment; --mongo-cleanup may then remove the revision and environment,
@@ -54,11 +58,7 @@ Alias (the predecessor's name): drc delete_unused_environments`
   ]
   static flags = {
     ...predecessorFlags,
-    archive: Flags.boolean({
-      description:
-        'With --apply: also archive (isArchived: true) each environment whose every image was deleted, so Domino users can no longer select it; saved for drc mongo restore.',
-      helpGroup: 'DELETION',
-    }),
+    archive: archiveFlag,
     input: inputFlag,
   }
   static hiddenAliases = ['delete_unused_environments']
