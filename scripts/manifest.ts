@@ -47,7 +47,9 @@ function fail(message: string): never {
 /** Runs the oclif CLI of the checkout in `dir` (it deletes and writes ./oclif.manifest.json relative to its cwd). */
 function oclifManifest(dir: string, args: string[]): void {
   const oclifBin = path.join(path.dirname(createRequire(import.meta.url).resolve('oclif/package.json')), 'bin/run.js')
-  const r = spawnSync(process.execPath, [oclifBin, 'manifest', ...args], {cwd: dir, encoding: 'utf8'})
+  // The oclif dev CLI's update notice is a warning on every build; drc pins its oclif version.
+  const env = {...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true'}
+  const r = spawnSync(process.execPath, [oclifBin, 'manifest', ...args], {cwd: dir, encoding: 'utf8', env})
   if (r.status !== 0) fail(`oclif manifest ${args.join(' ')} in ${dir} failed:\n${r.stderr}${r.stdout}`)
 }
 
