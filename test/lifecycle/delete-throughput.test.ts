@@ -1,6 +1,7 @@
 import {expect} from 'chai'
 import {type Db, MongoClient, ObjectId} from 'mongodb'
 import {randomUUID} from 'node:crypto'
+import {setTimeout as delay} from 'node:timers/promises'
 
 import type {RegistryClient} from '../../packages/core/src/registry/client.js'
 import type {UsageRules} from '../../packages/core/src/usage/types.js'
@@ -150,6 +151,25 @@ describe('lifecycle delete throughput (issue 11 part 8)', () => {
       expect(outcomes.every((o) => o.status === 'deleted')).to.equal(true)
       expect(calls).to.deep.equal([8, 1, 1, 1, 1, 1, 1, 1, 1])
       expect(c.lists).to.equal(9)
+    })
+
+    it('the age of checks counts from the start of their read: a slow batch read is not taken as fresh', async () => {
+      const {registry: client} = counting(testClient(registry.url))
+      const calls: number[] = []
+      const outcomes = await deleteItems(
+        items.slice(8, 12),
+        deps(client, {
+          async areInUse(d, refs, r) {
+            calls.push(refs.length)
+            // The batch read takes longer than maxCheckAgeMs: what it saw is already too old when it returns.
+            if (refs.length > 1) await delay(400)
+            return areInUse(d, refs, r)
+          },
+          maxCheckAgeMs: 250,
+        }),
+      )
+      expect(outcomes.every((o) => o.status === 'deleted')).to.equal(true)
+      expect(calls).to.deep.equal([4, 1, 1, 1, 1])
     })
 
     it('a signal stops between items: nothing is sent a DELETE after it, the rest is skipped as cancelled', async () => {

@@ -29,7 +29,10 @@ type LiveVerdict = {inUse: boolean; reasons: string[]; usage?: unknown}
  * a tag pushed since planning points at (one tag listing per repository per batch, then a HEAD per new tag).
  */
 export interface BatchChecks {
-  /** When they were read (ms): older than DeleteDeps.maxCheckAgeMs, an item is checked again on its own. */
+  /**
+   * When reading them started (ms; the start, so a slow read does not make them look fresher than they are): older
+   * than DeleteDeps.maxCheckAgeMs, an item is checked again on its own.
+   */
   at: number
   /** `repository@digest` → the new tag pointing at it. */
   newTagOn: Map<string, string>
@@ -89,10 +92,11 @@ async function newTags(batch: readonly PlanItem[], deps: DeleteDeps): Promise<Ma
 
 /** Reads the batch's checks; a failed usage read throws RecheckFailedError (nothing more is deleted). */
 export async function checkBatch(batch: readonly PlanItem[], deps: DeleteDeps): Promise<BatchChecks> {
+  const at = Date.now()
   const verdicts = await verdictsOf(batch, deps)
   // A listing failure is per batch: its items fail (below), the run goes on with the next batch.
   const newTagOn = await newTags(batch, deps)
-  return {at: Date.now(), newTagOn, verdicts}
+  return {at, newTagOn, verdicts}
 }
 
 /** The re-check verdict of an item's tags from its batch: for the audit, and why it must stay (null: it may go). */
