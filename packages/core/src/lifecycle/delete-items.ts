@@ -169,10 +169,10 @@ async function settled(p: Promise<BatchChecks>): Promise<{checks: BatchChecks} |
  * Deletes the planned revisions in order (index before children), in small batches: right before a batch's
  * deletes (read while the batch before it is deleted), one live usage re-check for all its tags (fail closed) and
  * one tag listing per repository (tags pushed since planning); then up to `concurrency` items at a time: the
- * digest guard (a HEAD per tag), DELETE, and a HEAD that must answer 404. A DELETE the registry accepted whose HEAD fails is `deleted-unverified` and verified again
- * at the end (never deleted again). An index child only goes when every planned index listing it went. A failed
- * re-check stops everything (RecheckFailedError, with the outcomes so far attached); other failures are per item.
- * Outcomes are returned in plan order.
+ * digest guard (a HEAD per tag), DELETE, and a HEAD that must answer 404. A DELETE the registry accepted whose
+ * HEAD fails is `deleted-unverified` and verified again at the end (never deleted again). An index child only
+ * goes when every planned index listing it went. A failed re-check stops everything (RecheckFailedError, with the
+ * outcomes so far attached); other failures are per item. Outcomes are returned in plan order.
  */
 export async function deleteItems(items: readonly PlanItem[], deps: DeleteDeps): Promise<ItemOutcome[]> {
   const run = new Run(deps)

@@ -1,7 +1,6 @@
 import type {Db} from 'mongodb'
 
 import {type Command, Flags} from '@oclif/core'
-import path from 'node:path'
 
 import type {DrcConfig} from '../config/types.js'
 import type {KeptRecord, MongoCleanupResult} from '../mongo/types.js'
@@ -67,8 +66,6 @@ interface ChangeFlags {
   force?: boolean
   undo?: string
 }
-
-const slugOf = (id: string): string => id.replaceAll(/[^a-z0-9]+/gi, '-').toLowerCase()
 
 /**
  * Base of every command that changes only MongoDB (e.g. `drc references delete`, `drc mongo cleanup`): a subclass
@@ -173,16 +170,12 @@ export abstract class MongoChangeCommand<T extends typeof Command> extends BaseC
     const eligible = report.planned.filter((r) => !stay.has(`${r.collection}/${r.id}`))
     const result: MongoCleanupResult = {database: report.database, journal: null, kept, removed: []}
     if (report.planned.length > 0) report.mongo_cleanup = result
-    const [{cleanupRecords}, {timestampSuffix}] = await Promise.all([
+    const [{cleanupRecords}, {undoJournalPath}] = await Promise.all([
       import('../mongo/cleanup.js'),
       import('../reports/store.js'),
     ])
-    const slug = slugOf(this.id ?? this.constructor.name)
-    const journalPath = path.resolve(
-      ctx.config.analysis.output_dir,
-      'mongo-undo',
-      `${slug}-${timestampSuffix(new Date(report.started_at))}.json`,
-    )
+    const strategy = this.id ?? this.constructor.name
+    const journalPath = undoJournalPath(ctx.config.analysis.output_dir, strategy, new Date(report.started_at))
     const abort = new AbortController()
     const onSignal = () => abort.abort()
     process.once('SIGINT', onSignal)
@@ -317,8 +310,8 @@ export abstract class MongoChangeCommand<T extends typeof Command> extends BaseC
       report.counts.updated = report.mongo_updates.updated.length
     }
 
-    const {writeReport} = await import('../reports/store.js')
-    const slug = slugOf(this.id ?? this.constructor.name)
+    const {fileSlug, writeReport} = await import('../reports/store.js')
+    const slug = fileSlug(this.id ?? this.constructor.name)
     const written = await writeReport(config, `${slug}-${report.apply ? 'audit' : 'plan'}`, report)
     return written.path
   }

@@ -2,7 +2,6 @@ import type {Db} from 'mongodb'
 
 import {Flags} from '@oclif/core'
 import {readFile} from 'node:fs/promises'
-import path from 'node:path'
 
 import type {MongoUpdateResult, PlannedUpdate, UndoUpdatesResult} from '../mongo/updates.js'
 
@@ -29,16 +28,11 @@ export async function runUpdates(opts: {
   strategy: string
   updates: PlannedUpdate[]
 }): Promise<void> {
-  const [{applyUpdates}, {timestampSuffix}] = await Promise.all([
+  const [{applyUpdates}, {undoJournalPath}] = await Promise.all([
     import('../mongo/updates.js'),
     import('../reports/store.js'),
   ])
-  const slug = opts.strategy.replaceAll(/[^a-z0-9]+/gi, '-').toLowerCase()
-  const journalPath = path.resolve(
-    opts.outputDir,
-    'mongo-undo',
-    `${slug}-updates-${timestampSuffix(new Date(opts.startedAt))}.json`,
-  )
+  const journalPath = undoJournalPath(opts.outputDir, opts.strategy, new Date(opts.startedAt), 'updates')
   await applyUpdates({...opts, journalPath})
 }
 

@@ -4,6 +4,7 @@ import {readFile} from 'node:fs/promises'
 import type {Candidate, MongoRecord, MongoRecordCollection} from './types.js'
 
 import {UsageError} from '../lib/errors.js'
+import {imageTypeOf} from '../usage/join.js'
 import {isObjectIdHex, type ObjectIdKind, readIdFile} from '../usage/object-ids.js'
 
 /**
@@ -31,11 +32,6 @@ const KIND_OF_COLLECTION: Record<MongoRecordCollection, ObjectIdKind> = {
   models: 'model',
 }
 
-const imageTypeOf = (repository: unknown): null | string => {
-  const m = /(?:^|\/)(environment|model)$/.exec(String(repository ?? ''))
-  return m ? m[1] : null
-}
-
 class Collector {
   ids: Partial<Record<ObjectIdKind, string[]>> = {}
   tags = new Set<string>()
@@ -61,7 +57,7 @@ const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : [])
 function collectDrcReport(data: Json, c: Collector): boolean {
   if (!Array.isArray(data.planned)) return false
   for (const item of data.planned as Json[]) {
-    const type = imageTypeOf(item?.repository)
+    const type = typeof item?.repository === 'string' ? imageTypeOf(item.repository) : null
     if (type && Array.isArray(item.tags)) for (const t of item.tags) c.tags.add(`${type}:${String(t)}`)
     c.id(KIND_OF_COLLECTION[item?.collection as MongoRecordCollection], item?.id)
   }

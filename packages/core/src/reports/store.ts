@@ -48,6 +48,20 @@ export function timestampSuffix(d: Date): string {
   return d.toISOString().replaceAll(':', '-')
 }
 
+/** A command id or strategy name as it appears in file names: `unused:delete` → `unused-delete`. */
+export function fileSlug(id: string): string {
+  return id.replaceAll(/[^a-z0-9]+/gi, '-').toLowerCase()
+}
+
+/**
+ * Where a run's MongoDB undo journal goes: `<output_dir>/mongo-undo/<strategy>-<time>.json` for removed documents,
+ * `<strategy>-updates-<time>.json` for changed ones (drc mongo restore and --undo read either).
+ */
+export function undoJournalPath(outputDir: string, strategy: string, started: Date, kind?: 'updates'): string {
+  const name = [fileSlug(strategy), kind, timestampSuffix(started)].filter(Boolean).join('-')
+  return path.resolve(outputDir, 'mongo-undo', `${name}.json`)
+}
+
 /** The predecessor's one-second form `2026-01-15T14-30-00Z`, kept for its legacy file names only. */
 export function legacyTimestampSuffix(d: Date): string {
   return timestampSuffix(d).replace(/\.\d{3}Z$/, 'Z')

@@ -148,8 +148,6 @@ export function buildReport(st: RunState): DeletionReport {
   }
 }
 
-const slug = (id: string): string => id.replaceAll(/[^a-z0-9]+/gi, '-').toLowerCase()
-
 /**
  * Writes the dry run's plan report or the --apply run's audit report (the same document at different moments)
  * and, for an audit, fires drc:audit. Runs on every path of an --apply run (invariant 7).
@@ -158,11 +156,11 @@ export async function writeRunReport(st: RunState): Promise<{path: string; repor
   const kind = st.opts.apply ? 'audit' : 'plan'
   warnWithoutGc(st)
   const report = buildReport(st)
-  const {writeReport} = await import('../../reports/store.js')
-  const written = await writeReport(st.opts.config, `${slug(st.opts.strategy)}-${kind}`, report)
+  const {fileSlug, writeReport} = await import('../../reports/store.js')
+  const written = await writeReport(st.opts.config, `${fileSlug(st.opts.strategy)}-${kind}`, report)
   // --output (the predecessor's): the same document at exactly that path too; the store keeps the audit trail.
   if (st.opts.output)
-    await writeReport(st.opts.config, `${slug(st.opts.strategy)}-${kind}`, report, {output: st.opts.output})
+    await writeReport(st.opts.config, `${fileSlug(st.opts.strategy)}-${kind}`, report, {output: st.opts.output})
   if (st.opts.apply) {
     st.opts.log(`audit report: ${written.path}`)
     await st.hook('drc:audit', {apply: true, report, strategy: st.opts.strategy})

@@ -1,5 +1,3 @@
-import path from 'node:path'
-
 import type {KeptRecord, MongoCleanupResult} from '../../mongo/types.js'
 import type {Phase, RunState} from '../run-state.js'
 import type {Candidate, ItemOutcome, MongoRecord} from '../types.js'
@@ -73,19 +71,14 @@ export const mongoCleanupPhase: Phase = {
   enabled: (st) => st.opts.apply && Boolean(st.opts.mongoCleanup),
   name: 'mongo-cleanup',
   async run(st: RunState, task) {
-    const [{cleanupRecords}, {timestampSuffix}] = await Promise.all([
+    const [{cleanupRecords}, {undoJournalPath}] = await Promise.all([
       import('../../mongo/cleanup.js'),
       import('../../reports/store.js'),
     ])
     const {eligible, kept} = eligibleRecords(st.candidates, deletedSoFar(st))
     const result: MongoCleanupResult = {database: st.db!.databaseName, journal: null, kept, removed: []}
     st.mongoCleanup = result
-    const slug = st.opts.strategy.replaceAll(/[^a-z0-9]+/gi, '-').toLowerCase()
-    const journalPath = path.resolve(
-      st.opts.config.analysis.output_dir,
-      'mongo-undo',
-      `${slug}-${timestampSuffix(st.started)}.json`,
-    )
+    const journalPath = undoJournalPath(st.opts.config.analysis.output_dir, st.opts.strategy, st.started)
     await cleanupRecords({
       db: st.db!,
       eligible,

@@ -1,8 +1,7 @@
-import path from 'node:path'
-
 import type {MongoUpdateResult, PlannedUpdate} from '../../mongo/updates.js'
 import type {Phase, RunState} from '../run-state.js'
 
+import {runUpdates} from '../mongo-change-updates.js'
 import {deletedSoFar, gatedByDeletion} from './mongo-cleanup.js'
 import {cancelledBySignal} from './relock.js'
 
@@ -20,10 +19,6 @@ export const mongoUpdatePhase: Phase = {
   enabled: (st) => st.opts.apply && st.candidates.some((c) => (c.mongoUpdates?.length ?? 0) > 0),
   name: 'mongo-update',
   async run(st: RunState, task) {
-    const [{applyUpdates}, {timestampSuffix}] = await Promise.all([
-      import('../../mongo/updates.js'),
-      import('../../reports/store.js'),
-    ])
     const {eligible, kept} = gatedByDeletion(st.candidates, deletedSoFar(st), (c) => c.mongoUpdates, key)
     const result: MongoUpdateResult = {
       database: st.db!.databaseName,
@@ -32,14 +27,12 @@ export const mongoUpdatePhase: Phase = {
       updated: [],
     }
     st.mongoUpdates = result
-    const slug = st.opts.strategy.replaceAll(/[^a-z0-9]+/gi, '-').toLowerCase()
-    const dir = path.resolve(st.opts.config.analysis.output_dir, 'mongo-undo')
-    const journalPath = path.join(dir, `${slug}-changes-${timestampSuffix(st.started)}.json`)
-    await applyUpdates({
+    await runUpdates({
       db: st.db!,
-      journalPath,
+      outputDir: st.opts.config.analysis.output_dir,
       result,
       signal: st.cancel.signal,
+      startedAt: st.started.toISOString(),
       strategy: st.opts.strategy,
       updates: eligible,
     })
